@@ -1,0 +1,1 @@
+"""Hydra configs of paramart, packaged as ``paramart.conf`` (see pyproject.toml)."""

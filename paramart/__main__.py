@@ -1,0 +1,3 @@
+from paramart.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""Thin Hydra entry points over :mod:`paramart.api`."""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from paramart.config import register_configs
+from paramart.errors import ParamartError
+
+
+def fail(message: str) -> None:
+    """One line on stderr and exit code 2: bad input, not a bug."""
+    print(f"paramart: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
+def _paramart(cfg: DictConfig) -> None:
+    from paramart.api import run
+
+    out_dir = HydraConfig.get().runtime.output_dir
+    try:
+        result = run(cfg, out_dir)
+    except ParamartError as exc:
+        fail(str(exc))
+    last = result.history.last
+    summary = f"loss {last.total:.4g} after {last.step} steps in {last.seconds:.1f} s; " if last else ""
+    print(f"paramart: {summary}wrote {out_dir}/final.png", file=sys.stderr)
+
+
+def main() -> None:
+    """``paramart``: style transfer / texture synthesis configured by Hydra overrides."""
+    register_configs()
+    _paramart()

@@ -1,0 +1,5 @@
+"""The one exception type that carries a user-facing, one-line message."""
+
+
+class ParamartError(Exception):
+    """Bad input or environment: the CLI prints the message alone and exits with code 2."""

@@ -1,0 +1,112 @@
+"""Objectives: a weighted sum of named loss terms sharing one VGG-19 forward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from paramart.errors import ParamartError
+from paramart.losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from paramart.vgg import VGG19, check_layers
+
+
+class Objective(nn.Module):
+    """Terms grouped by name (``content``, ``style``, ``tv`` ...).
+
+    ``forward(image)`` returns ``{group: weighted loss}``; the total is their sum. A term
+    reads either one VGG layer's activation or, with ``layer=None``, the image itself.
+    """
+
+    def __init__(self, vgg: VGG19 | None):
+        super().__init__()
+        self.vgg = vgg
+        self.modules_ = nn.ModuleList()
+        self._entries: list[tuple[str, str | None, float]] = []
+
+    def add(self, group: str, module: nn.Module, weight: float, layer: str | None = None) -> Objective:
+        if layer is not None:
+            check_layers([layer])
+        self.modules_.append(module)
+        self._entries.append((group, layer, float(weight)))
+        return self
+
+    @property
+    def layers(self) -> list[str]:
+        return sorted({layer for _, layer, _ in self._entries if layer is not None})
+
+    @property
+    def groups(self) -> list[str]:
+        return list(dict.fromkeys(group for group, _, _ in self._entries))
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.vgg(image, self.layers) if self.layers else {}
+        out: dict[str, torch.Tensor] = {}
+        for module, (group, layer, weight) in zip(self.modules_, self._entries):
+            value = weight * module(image if layer is None else feats[layer])
+            out[group] = out[group] + value if group in out else value
+        return out
+
+
+def _layer_weights(layers: Sequence[str], weights: Sequence[float] | None, what: str) -> list[float]:
+    if weights is None:
+        return [1.0 / len(layers)] * len(layers)
+    if len(weights) != len(layers):
+        raise ParamartError(f"{what}_layer_weights has {len(weights)} entries but {what}_layers has {len(layers)}")
+    return [float(w) for w in weights]
+
+
+def blend_weights(n: int, blend: Sequence[float] | None) -> list[float]:
+    """Normalised blend weights for ``n`` styles (equal when ``blend`` is None)."""
+    if blend is None or len(blend) == 0:
+        return [1.0 / n] * n
+    if len(blend) != n:
+        raise ParamartError(f"style_blend has {len(blend)} weights for {n} style images")
+    if any(b < 0 for b in blend) or sum(blend) <= 0:
+        raise ParamartError("style_blend weights must be non-negative and not all zero")
+    total = float(sum(blend))
+    return [float(b) / total for b in blend]
+
+
+def style_transfer(
+    vgg: VGG19,
+    content: torch.Tensor | None,
+    styles: Sequence[torch.Tensor],
+    *,
+    content_weight: float,
+    style_weight: float,
+    tv_weight: float,
+    content_layers: Sequence[str],
+    style_layers: Sequence[str],
+    content_layer_weights: Sequence[float] | None = None,
+    style_layer_weights: Sequence[float] | None = None,
+    style_blend: Sequence[float] | None = None,
+) -> Objective:
+    """Gatys et al.'s objective: content features + Gram matrices of one or more styles.
+
+    Targets are computed once here. With several styles, each layer's target Gram matrix
+    is their blend-weighted mean. With no content image (or zero content weight), this is
+    texture synthesis.
+    """
+    check_layers(list(content_layers) + list(style_layers))
+    objective = Objective(vgg)
+    with torch.no_grad():
+        if content is not None and content_weight > 0 and content_layers:
+            feats = vgg(content, content_layers)
+            for layer, w in zip(content_layers, _layer_weights(content_layers, content_layer_weights, "content")):
+                objective.add("content", ContentLoss(feats[layer]), content_weight * w, layer)
+        if styles and style_weight > 0 and style_layers:
+            blend = blend_weights(len(styles), style_blend)
+            grams = {layer: 0.0 for layer in style_layers}
+            for style, b in zip(styles, blend):
+                feats = vgg(style, style_layers)
+                for layer in style_layers:
+                    grams[layer] = grams[layer] + b * gram_matrix(feats[layer])
+            for layer, w in zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style")):
+                objective.add("style", StyleLoss(target_gram=grams[layer]), style_weight * w, layer)
+    if tv_weight > 0:
+        objective.add("tv", TVLoss(), tv_weight)
+    if not objective.groups:
+        raise ParamartError("the objective is empty: give a style image or a content image with a positive weight")
+    return objective

