@@ -33,6 +33,7 @@ from paramart.images import fit_size, load_image, save_image, to_pil, to_tensor
 from paramart.objective import Objective, style_transfer
 from paramart.optimize import History, Progress, make_optimizer, optimize
 from paramart.params.base import Parameterization
+from paramart.rundir import finish_run_dir, make_timelapse
 from paramart.vgg import VGG19, deepest
 
 ImageInput = str | Image.Image
@@ -164,12 +165,25 @@ def run(
         def on_log(entry: Progress) -> None:
             _write_csv_row(csv_path, columns, entry)
 
+    timelapse = make_timelapse(cfg, out, size) if out is not None else None
+    on_step = None
+    if timelapse is not None:
+        timelapse.capture(0, param.render(), force=True)
+
+        def on_step(step: int) -> None:
+            if step % timelapse.every == 0:
+                timelapse.capture(step, param.render())
+
     history = optimize(param, objective, optimizer, cfg.steps, log_every=cfg.log_every,
-                       progress=cfg.progress, on_log=on_log)
+                       progress=cfg.progress, on_log=on_log, on_step=on_step)
     image = param.render().cpu()
     if out is not None:
         save_image(image, out / "final.png")
         save_checkpoint(out / "checkpoint.pt", param, param_config, step=cfg.steps, optimizer=optimizer)
+        if timelapse is not None:
+            timelapse.capture(cfg.steps, image, force=True)
+            timelapse.write()
+        finish_run_dir(out, cfg, history, content_img, style_imgs, device)
     return Result(image=image, history=history, param=param, out_dir=out)
 
 
@@ -198,6 +212,12 @@ def stylize(
     """
     groups = [f"{k}={values.pop(k)}" for k in _GROUPS if k in values]
     cfg = compose([*groups, *overrides])
+    # Paths and sample names go into the config (so the run records them); PIL images pass directly.
+    if isinstance(content, str):
+        values["content"], content = content, None
+    if isinstance(style, str) or (style is not None and not isinstance(style, Image.Image)
+                                  and all(isinstance(s, str) for s in style)):
+        values["style"], style = (style if isinstance(style, str) else list(style)), None
     for key, value in values.items():
         if key not in cfg:
             raise ParamartError(f"unknown option {key!r}")

@@ -32,6 +32,24 @@ def _paramart(cfg: DictConfig) -> None:
     print(f"paramart: {summary}wrote {out_dir}/final.png", file=sys.stderr)
 
 
+@hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="gallery")
+def _gallery(cfg: DictConfig) -> None:
+    from paramart.gallery import build_gallery
+
+    runs = [cfg.runs] if isinstance(cfg.runs, str) else list(cfg.runs)
+    try:
+        index = build_gallery(runs, cfg.out, title=cfg.title, intro=cfg.intro)
+    except ParamartError as exc:
+        fail(str(exc))
+    print(f"paramart-gallery: wrote {index}", file=sys.stderr)
+
+
+def gallery_main() -> None:
+    """``paramart-gallery runs=DIR out=SITE``: a static gallery of finished runs."""
+    register_configs()
+    _gallery()
+
+
 def main() -> None:
     """``paramart``: style transfer / texture synthesis configured by Hydra overrides."""
     register_configs()

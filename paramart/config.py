@@ -65,6 +65,21 @@ class LBFGSConfig(OptimConfig):
 
 
 @dataclass
+class TimelapseConfig:
+    enabled: bool = MISSING
+    #: capture a frame every N steps; null = about `frames` frames over the run
+    every: int | None = MISSING
+    frames: int = MISSING
+    fps: float = MISSING
+    #: how long the finished image is held at the end of the loop
+    hold_seconds: float = MISSING
+    #: longest side of the frames in px (never upscaled)
+    max_size: int = MISSING
+    #: also write timelapse.mp4; null = when imageio-ffmpeg is installed
+    mp4: bool | None = MISSING
+
+
+@dataclass
 class Config:
     #: content image: a path, sample:NAME, or null for texture synthesis
     content: str | None = MISSING
@@ -85,6 +100,16 @@ class Config:
     model: ModelConfig = MISSING
     optim: Any = MISSING
     objective: ObjectiveConfig = MISSING
+    timelapse: TimelapseConfig = MISSING
+
+
+@dataclass
+class GalleryConfig:
+    #: run directories and/or sweep directories (a path or a list of paths)
+    runs: Any = MISSING
+    out: str = MISSING
+    title: str = MISSING
+    intro: str = MISSING
 
 
 def register_configs() -> None:
@@ -92,6 +117,7 @@ def register_configs() -> None:
 
     cs = ConfigStore.instance()
     cs.store(name="paramart_schema", node=Config)
+    cs.store(name="gallery_schema", node=GalleryConfig)
     cs.store(group="model", name="model_schema", node=ModelConfig)
     cs.store(group="objective", name="objective_schema", node=ObjectiveConfig)
     cs.store(group="optim", name="adam_schema", node=AdamConfig)

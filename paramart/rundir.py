@@ -1,0 +1,73 @@
+"""What a finished run directory holds besides the image: time-lapse, loss plot, input
+thumbnails and ``run.json`` (the facts a gallery shows)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image
+
+from paramart.images import atomic_write
+from paramart.optimize import History
+from paramart.plots import plot_losses
+from paramart.timelapse import Timelapse, auto_every
+
+THUMB = 256
+
+
+def param_name(cfg: DictConfig) -> str:
+    """The parameterization's config name (``pixel``, ``fft`` ...) from its class path."""
+    target = cfg.param._target_
+    return target.split(".")[-2] if target.startswith("paramart.params.") else target.rsplit(".", 1)[-1]
+
+
+def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timelapse | None:
+    t = cfg.timelapse
+    if not t.enabled:
+        return None
+    total = sum(cfg.schedule.steps) if cfg.get("schedule") and cfg.schedule.get("steps") else cfg.steps
+    every = t.every if t.every is not None else auto_every(total, t.frames)
+    return Timelapse(out, canvas, every=every, fps=t.fps, hold_seconds=t.hold_seconds, max_size=t.max_size,
+                     mp4=t.mp4)
+
+
+def _thumbnail(image: Image.Image, path: Path) -> None:
+    thumb = image.copy()
+    thumb.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
+    atomic_write(path, lambda tmp: thumb.save(tmp, format="JPEG", quality=88))
+
+
+def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.Image | None,
+                   styles: list[Image.Image], device: torch.device) -> None:
+    """Write ``losses.png``, ``inputs/`` thumbnails and ``run.json``."""
+    if (out / "losses.csv").is_file():
+        plot_losses(out / "losses.csv", out / "losses.png")
+    inputs = out / "inputs"
+    inputs.mkdir(exist_ok=True)
+    if content is not None:
+        _thumbnail(content, inputs / "content.jpg")
+    for i, style in enumerate(styles):
+        _thumbnail(style, inputs / f"style_{i}.jpg")
+    last = history.last
+    facts = {
+        "param": param_name(cfg),
+        "content": cfg.content if cfg.objective.content_weight > 0 else None,
+        "style": OmegaConf.to_container(cfg.style) if not isinstance(cfg.style, str | None) else cfg.style,
+        "size": cfg.size,
+        "steps": last.step if last else 0,
+        "seed": cfg.seed,
+        "optimizer": cfg.optim._target_.rsplit(".", 1)[-1],
+        "content_weight": cfg.objective.content_weight,
+        "style_weight": cfg.objective.style_weight,
+        "tv_weight": cfg.objective.tv_weight,
+        "seconds": round(last.seconds, 2) if last else 0.0,
+        "final_loss": last.total if last else None,
+        "losses": last.terms if last else {},
+        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+        "host": platform.node(),
+    }
+    atomic_write(out / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(facts, indent=2)))

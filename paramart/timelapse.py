@@ -1,0 +1,103 @@
+"""Time-lapse of an optimisation: frames stream to disk, then become a GIF (and an MP4).
+
+During the run each captured frame is written at once as a PNG under ``frames/`` and
+dropped, so a run of any length holds no frames in memory. At the end the frames are
+read back one at a time and quantised to a palette (1 byte per pixel) for the GIF; the
+MP4 (when the optional ``imageio-ffmpeg`` is installed) is encoded as a stream.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+import torch
+from PIL import Image
+
+from paramart.images import atomic_write, fit_size, to_pil
+
+
+def auto_every(steps: int, frames: int) -> int:
+    """Capture interval giving about ``frames`` frames over ``steps`` steps."""
+    return max(1, round(steps / max(1, frames)))
+
+
+class Timelapse:
+    """Collects frames of a run (across scales: all frames share one frame size)."""
+
+    def __init__(self, out_dir: str | Path, canvas: tuple[int, int], *, every: int, fps: float,
+                 hold_seconds: float, max_size: int, mp4: bool | None = None):
+        self.dir = Path(out_dir)
+        self.frames_dir = self.dir / "frames"
+        self.frames_dir.mkdir(parents=True, exist_ok=True)
+        self.every = max(1, int(every))
+        self.fps = float(fps)
+        self.hold_seconds = float(hold_seconds)
+        h, w = canvas
+        self.frame_size = fit_size(w, h, min(max_size, max(h, w)))  # (h, w), never upscaled
+        self.mp4 = importlib.util.find_spec("imageio_ffmpeg") is not None if mp4 is None else mp4
+        self.count = 0
+        self.last_step = -1
+
+    def _frame(self, image: torch.Tensor) -> Image.Image:
+        pil = to_pil(image)
+        h, w = self.frame_size
+        return pil if pil.size == (w, h) else pil.resize((w, h), Image.Resampling.LANCZOS)
+
+    def capture(self, step: int, image: torch.Tensor, force: bool = False) -> None:
+        """Save a frame if ``step`` is on the interval (or ``force``)."""
+        if step == self.last_step or not (force or step % self.every == 0):
+            return
+        self._frame(image).save(self.frames_dir / f"{self.count:06d}.png")
+        self.count += 1
+        self.last_step = step
+
+    def _frame_paths(self) -> list[Path]:
+        return sorted(self.frames_dir.glob("*.png"))
+
+    def write(self, keep_frames: bool = False) -> list[Path]:
+        """Assemble ``timelapse.gif`` (and ``timelapse.mp4``); the last frame is held."""
+        paths = self._frame_paths()
+        if not paths:
+            return []
+        hold = max(1, round(self.hold_seconds * self.fps))
+        written = [self._write_gif(paths, hold)]
+        if self.mp4:
+            written.append(self._write_mp4(paths, hold))
+        if not keep_frames:
+            shutil.rmtree(self.frames_dir, ignore_errors=True)
+        return written
+
+    def _write_gif(self, paths: list[Path], hold: int) -> Path:
+        # One palette for all frames, taken from the finished image, avoids colour flicker.
+        with Image.open(paths[-1]) as last:
+            palette = last.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        frames = []
+        for p in paths:
+            with Image.open(p) as im:
+                frames.append(im.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE))
+        ms = round(1000 / self.fps)
+        durations = [ms] * (len(frames) - 1) + [ms * hold]
+        out = self.dir / "timelapse.gif"
+        atomic_write(out, lambda tmp: frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
+            optimize=False, disposal=1))
+        return out
+
+    def _write_mp4(self, paths: list[Path], hold: int) -> Path:
+        out = self.dir / "timelapse.mp4"
+
+        def encode(tmp: str) -> None:
+            # H.264 wants even sides; macro_block_size=2 pads at most one pixel.
+            with imageio.get_writer(tmp, format="FFMPEG", fps=self.fps, codec="libx264", quality=7,
+                                    macro_block_size=2, pixelformat="yuv420p") as writer:
+                for i, p in enumerate(paths):
+                    frame = np.asarray(Image.open(p).convert("RGB"))
+                    for _ in range(hold if i == len(paths) - 1 else 1):
+                        writer.append_data(frame)
+
+        atomic_write(out, encode)
+        return out
