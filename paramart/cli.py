@@ -6,10 +6,12 @@ import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from paramart.config import register_configs
 from paramart.errors import ParamartError
+from paramart.sweep import record_failure
 
 
 def fail(message: str) -> None:
@@ -22,10 +24,15 @@ def fail(message: str) -> None:
 def _paramart(cfg: DictConfig) -> None:
     from paramart.api import run
 
-    out_dir = HydraConfig.get().runtime.output_dir
+    hc = HydraConfig.get()
+    out_dir = hc.runtime.output_dir
     try:
         result = run(cfg, out_dir)
     except ParamartError as exc:
+        if hc.mode == RunMode.MULTIRUN:
+            # One bad job must not stop a sweep: record it for the end-of-sweep report.
+            record_failure(out_dir, hc.job.num, list(hc.overrides.task), str(exc))
+            return
         fail(str(exc))
     last = result.history.last
     summary = f"loss {last.total:.4g} after {last.step} steps in {last.seconds:.1f} s; " if last else ""
