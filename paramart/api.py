@@ -11,7 +11,6 @@ In a notebook::
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,14 +25,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.checkpoint import save_checkpoint
 from paramart.config import register_configs
 from paramart.errors import ParamartError
-from paramart.images import fit_size, load_image, save_image, to_pil, to_tensor
+from paramart.images import fit_size, load_image, to_pil, to_tensor
 from paramart.objective import Objective, style_transfer
-from paramart.optimize import History, Progress, make_optimizer, optimize
+from paramart.optimize import History, make_optimizer, optimize
 from paramart.params.base import Parameterization
 from paramart.rundir import finish_run_dir, make_timelapse
+from paramart.runstate import RunState, explain_out_of_memory, load_resume
 from paramart.vgg import VGG19, deepest
 
 ImageInput = str | Image.Image
@@ -77,8 +76,19 @@ def _as_list(value: Any) -> list:
     return list(value)
 
 
-def _open(image: ImageInput) -> Image.Image:
-    return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image)
+def _open(image: ImageInput, max_pixels: int) -> Image.Image:
+    return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
+
+
+def _fit(image: Image.Image, longest: int, what: str) -> tuple[int, int]:
+    """(height, width) of ``image`` scaled to ``longest``, refused when VGG-19 could not see it."""
+    h, w = fit_size(image.width, image.height, longest)
+    if min(h, w) < 16:
+        raise ParamartError(
+            f"the {what} is {image.width}x{image.height} px: at {longest} px its short side would be "
+            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or raise size="
+        )
+    return h, w
 
 
 def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
@@ -87,7 +97,7 @@ def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
         raise ParamartError(f"size={size} is too small; VGG-19 needs at least 16 px")
     if content is None:
         return size, size
-    return fit_size(content.width, content.height, size)
+    return _fit(content, size, "content image")
 
 
 def build_objective(cfg: DictConfig, vgg: VGG19, content: torch.Tensor | None, styles: list[torch.Tensor]) -> Objective:
@@ -105,15 +115,7 @@ def needed_layers(cfg: DictConfig) -> list[str]:
     return list(cfg.objective.content_layers) + list(cfg.objective.style_layers)
 
 
-def _write_csv_row(path: Path, columns: list[str], entry: Progress) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in entry.row(columns[2:-1]).items()})
-
-
+@explain_out_of_memory
 def run(
     cfg: DictConfig,
     out_dir: str | Path | None = None,
@@ -124,13 +126,14 @@ def run(
     """Run one optimisation described by a composed config.
 
     ``content``/``style`` may pass images directly (PIL or path), overriding the config's.
-    When ``out_dir`` is given, ``final.png``, ``losses.csv`` and ``checkpoint.pt`` go there.
+    When ``out_dir`` is given, ``final.png``, ``losses.csv`` and ``checkpoint.pt`` go there
+    (see :mod:`paramart.runstate` for periodic saves, stopping and ``resume=``).
     """
     # Inputs first: bad paths fail before any model is loaded.
-    content_img = _open(content if content is not None else cfg.content) if (
+    content_img = _open(content if content is not None else cfg.content, cfg.max_input_pixels) if (
         content is not None or cfg.content is not None) else None
     styles_in = _as_list(style if style is not None else cfg.style)
-    style_imgs = [_open(s) for s in styles_in]
+    style_imgs = [_open(s, cfg.max_input_pixels) for s in styles_in]
     if cfg.objective.content_weight <= 0:
         content_img = None  # pure texture synthesis: no content, square canvas, noise init
     if not style_imgs and content_img is None:
@@ -142,44 +145,41 @@ def run(
     device = resolve_device(cfg.device)
     size = canvas_size(content_img, cfg.size)
     style_longest = max(16, round(cfg.size * cfg.objective.style_scale))
+    style_sizes = [_fit(s, style_longest, "style image") for s in style_imgs]
+    resume = load_resume(cfg, size)  # a bad checkpoint fails before any model is loaded
 
     vgg = VGG19(cfg.model.weights, pooling=cfg.model.pooling.value if hasattr(cfg.model.pooling, "value")
                 else cfg.model.pooling, last_layer=deepest(needed_layers(cfg)),
                 preprocess=cfg.model.preprocess).to(device)
     content_t = to_tensor(content_img, size).to(device) if content_img is not None else None
-    style_ts = [to_tensor(s, fit_size(s.width, s.height, style_longest)).to(device) for s in style_imgs]
+    style_ts = [to_tensor(s, hw).to(device) for s, hw in zip(style_imgs, style_sizes)]
     objective = build_objective(cfg, vgg, content_t, style_ts)
 
     param: Parameterization = instantiate(cfg.param, size=size, init_image=content_t).to(device)
     optimizer = make_optimizer(instantiate(cfg.optim), param)
-    param_config = OmegaConf.to_container(cfg.param, resolve=True)
 
     out = Path(out_dir) if out_dir is not None else None
     columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *objective.groups]), "seconds"]
-    on_log = None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        csv_path = out / "losses.csv"
-        csv_path.unlink(missing_ok=True)
-
-        def on_log(entry: Progress) -> None:
-            _write_csv_row(csv_path, columns, entry)
-
+    # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runstate
+    state = RunState(cfg, out, param, optimizer, columns)
+    start = state.begin(resume)
     timelapse = make_timelapse(cfg, out, size) if out is not None else None
-    on_step = None
+    on_step = state.on_step
     if timelapse is not None:
-        timelapse.capture(0, param.render(), force=True)
+        timelapse.capture(start, param.render(), force=True)
 
         def on_step(step: int) -> None:
+            state.on_step(step)
             if step % timelapse.every == 0:
                 timelapse.capture(step, param.render())
 
-    history = optimize(param, objective, optimizer, cfg.steps, log_every=cfg.log_every,
-                       progress=cfg.progress, on_log=on_log, on_step=on_step)
+    with state.guard():
+        history = optimize(param, objective, optimizer, cfg.steps - start, start_step=start,
+                           log_every=cfg.log_every, progress=cfg.progress,
+                           on_log=state.on_log, on_step=on_step)
     image = param.render().cpu()
+    state.finish(image)
     if out is not None:
-        save_image(image, out / "final.png")
-        save_checkpoint(out / "checkpoint.pt", param, param_config, step=cfg.steps, optimizer=optimizer)
         if timelapse is not None:
             timelapse.capture(cfg.steps, image, force=True)
             timelapse.write()

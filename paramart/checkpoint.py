@@ -1,14 +1,24 @@
-"""``checkpoint.pt``: a parameterization's config and learned state, safe to load.
+"""``checkpoint.pt``: a run's learned state, safe to load, enough to continue it.
 
-Everything in it is a tensor, number, string, list or dict, so it loads with
-``torch.load(..., weights_only=True)``, which never runs code from the file.
+Everything in it is a tensor, number, string, list, tuple, dict or None, so it loads
+with ``torch.load(..., weights_only=True)``, which never runs code from the file.
+
+Keys: ``format``, ``param_config`` and ``size`` (how to rebuild the parameterization),
+``state`` (its learned tensors), ``step`` (steps done). Optional: ``optimizer`` (the
+optimiser's running state), ``rng`` (random generators, see :func:`rng_state`),
+``config`` (the whole run config), ``seconds`` (optimisation time so far) and
+``reason`` (why it was written: ``periodic``, ``done``, ``interrupted``,
+``non-finite loss``, ``out of memory``).
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from hydra.utils import instantiate
 
@@ -26,25 +36,43 @@ def save_checkpoint(
     *,
     step: int,
     optimizer: torch.optim.Optimizer | None = None,
+    param_state: Mapping[str, torch.Tensor] | None = None,
+    **extra: Any,
 ) -> None:
+    """Write atomically. ``param_state`` replaces ``param.state_dict()`` (a last good copy);
+    ``extra`` adds keys (``rng``, ``config``, ``seconds``, ``reason``)."""
+    learned = param.state_dict() if param_state is None else param_state
     state = {
         "format": FORMAT,
         "param_config": param_config,
         "size": list(param.size),
-        "state": {k: v.detach().cpu() for k, v in param.state_dict().items()},
+        "state": {k: v.detach().cpu() for k, v in learned.items()},
         "step": int(step),
+        **extra,
     }
     if optimizer is not None:
-        state["optimizer"] = optimizer.state_dict()
+        state["optimizer"] = _to_cpu(optimizer.state_dict())
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
+def _to_cpu(value: Any) -> Any:
+    # Optimiser state on a GPU would otherwise need that GPU to load.
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
+    """Load a checkpoint file, or the ``checkpoint.pt`` in a run folder, without running code from it."""
+    path = Path(path).expanduser()
     if path.is_dir():
         path = path / "checkpoint.pt"
     if not path.is_file():
-        raise ParamartError(f"no checkpoint at {path}")
+        raise ParamartError(f"no checkpoint at {path}; give a run folder that has a checkpoint.pt")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -52,6 +80,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ParamartError(f"cannot load checkpoint {path}: {first}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ParamartError(f"{path} is not a paramart checkpoint (format {FORMAT})")
+    for key, kind in (("param_config", dict), ("size", list), ("state", dict), ("step", int)):
+        if not isinstance(ckpt.get(key), kind):
+            raise ParamartError(f"{path} is damaged: its {key!r} entry is missing or of the wrong type")
     return ckpt
 
 
@@ -64,3 +95,33 @@ def param_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> Parameterization
     param = instantiate(ckpt["param_config"], size=size, init_image=torch.zeros(1, 3, *size))
     param.load_state_dict(ckpt["state"])
     return param
+
+
+def rng_state() -> dict[str, Any]:
+    """The state of every random generator a run may draw from, as tensors and numbers."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                  "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "random": {"version": int(version), "internal": torch.tensor(internal, dtype=torch.int64),
+                   "gauss_next": gauss_next},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = [s.cpu() for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved (CUDA generators only where the GPUs are there)."""
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
+    r = state["random"]
+    random.setstate((r["version"], tuple(int(x) for x in r["internal"].tolist()), r["gauss_next"]))
+    cuda = state.get("cuda")
+    if cuda and torch.cuda.is_available():
+        for index, s in enumerate(cuda[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(s, index)

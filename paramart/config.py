@@ -101,6 +101,13 @@ class Config:
     optim: Any = MISSING
     objective: ObjectiveConfig = MISSING
     timelapse: TimelapseConfig = MISSING
+    # -- reliability (paramart.runstate, paramart.images)
+    #: input images with more pixels are refused before decoding (decompression bombs)
+    max_input_pixels: int = MISSING
+    #: save final.png + checkpoint.pt every N steps (0: only at the end or when stopped)
+    checkpoint_every: int = MISSING
+    #: a run folder (or checkpoint.pt) to continue from; steps= counts from its start
+    resume: str | None = MISSING
 
 
 @dataclass

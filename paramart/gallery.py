@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from paramart.errors import ParamartError
-from paramart.images import atomic_write
+from paramart.images import atomic_write, safe_name
 
 ASSETS = ("final.png", "timelapse.gif", "losses.png")
 
@@ -29,12 +28,6 @@ class Piece:
     facts: dict
     overrides: list[str]
     inputs: list[Path]
-
-
-def safe_name(text: str, limit: int = 60) -> str:
-    """A file-name-safe slug: lower-case letters, digits and single dashes."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].strip("-") or "piece"
 
 
 def find_runs(paths: list[str | Path]) -> list[Path]:
@@ -67,7 +60,7 @@ def _load_piece(run: Path, index: int) -> Piece:
         overrides = [str(o) for o in OmegaConf.load(run / ".hydra" / "overrides.yaml")]
     inputs = sorted((run / "inputs").glob("*.jpg")) if (run / "inputs").is_dir() else []
     piece = Piece(run, "", facts, overrides, inputs)
-    piece.slug = f"{index:03d}-{safe_name(_title(piece))}"
+    piece.slug = f"{index:03d}-{safe_name(_title(piece).lower(), max_length=60, default='piece')}"
     return piece
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.resources
 import os
+import re
 import tempfile
+import threading
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paramart.errors import ParamartError
 
@@ -28,7 +35,7 @@ def sample_names() -> list[str]:
 
 
 def resolve(spec: str) -> Path:
-    """Turn ``sample:NAME`` or a path into an existing file path."""
+    """Turn ``sample:NAME`` or a path into the path of an existing, non-empty regular file."""
     spec = str(spec)
     if spec.startswith(SAMPLE_PREFIX):
         name = spec[len(SAMPLE_PREFIX) :]
@@ -40,37 +47,167 @@ def resolve(spec: str) -> Path:
         raise ParamartError(
             f"unknown sample {name!r}; choose one of: {', '.join(sample_names())}"
         )
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise ParamartError(f"image not found: {spec} (give a file path or sample:NAME)")
-    if path.is_dir():
-        raise ParamartError(f"{spec} is a directory; give an image file")
+    try:
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise ParamartError(f"image not found: {spec} (give a file path or sample:NAME)")
+        if path.is_dir():
+            raise ParamartError(f"{spec} is a directory; give an image file")
+        # Devices and pipes (/dev/zero, a FIFO) could make a decoder read forever.
+        if not path.is_file():
+            raise ParamartError(f"{spec} is not a regular file; give an image file")
+        if path.stat().st_size == 0:
+            raise ParamartError(f"{spec} is empty (0 bytes); give an image file, re-export it if it was cut off")
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, no permission to look
+        raise ParamartError(f"cannot access {spec!r}: {_first_line(exc)}; check the path") from None
     return path
 
 
-def load_image(spec: str) -> Image.Image:
-    """Open an image file or sample as 8-bit RGB, honouring EXIF orientation.
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "strerror", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
-    Transparent images are composited on white.
+
+_pil_limit_lock = threading.Lock()
+
+
+@contextmanager
+def _pil_pixel_limit(max_pixels: int | None) -> Iterator[None]:
+    """While one image opens: our ``max_pixels`` check replaces Pillow's decompression-bomb
+    guard, and Pillow's warnings about damaged files stay quiet (they become our errors).
+
+    Pillow keeps its limit in a global (it warns above 89 MP and refuses above twice that,
+    whatever ``max_input_pixels`` says), hence the lock. With ``max_pixels=None`` its guard stays.
+    """
+    with _pil_limit_lock, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+        saved = Image.MAX_IMAGE_PIXELS
+        if max_pixels is not None:
+            Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """16/32-bit integer and float greyscale (16-bit PNG, scientific TIFF) -> 8-bit ``L``."""
+    arr = np.asarray(im, dtype=np.float64)
+    top = float(np.nanmax(arr)) if arr.size else 0.0
+    # Scale by the format's range, guessed from the data: floats in [0, 1], 8-bit values
+    # stored wide, or the full 16-bit range.
+    hi = 1.0 if im.mode == "F" and top <= 1.0 else 255.0 if top <= 255 else 65535.0
+    arr = np.nan_to_num(arr / hi * 255.0, nan=0.0)
+    return Image.fromarray(arr.clip(0, 255).round().astype(np.uint8), "L")
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB. Transparent pixels are composited on white (the alpha
+    is not an input of the losses; white is what a viewer shows behind a transparent PNG)."""
+    if im.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        im = _to_8bit(im)
+    if im.mode in ("RGBa", "La"):  # premultiplied alpha
+        im = im.convert("RGBA")
+    if im.has_transparency_data:
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, im)
+    return im.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV: Pillow's own conversions
+
+
+def _exif_upright(im: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:  # a broken orientation tag: use the pixels as stored rather than refuse
+        return im.copy()  # the caller closes ``im``, which frees its pixels
+
+
+def open_image(spec: str, max_pixels: int | None = None) -> Image.Image:
+    """Open and decode an image file or sample, upright (EXIF orientation), in its own mode.
+
+    Everything that can go wrong with the file becomes a one-line :class:`ParamartError`
+    naming it; ``max_pixels`` (the ``max_input_pixels`` option) refuses absurd sizes
+    before any pixel is decoded.
     """
     path = resolve(spec)
     try:
-        with Image.open(path) as im:
+        with _pil_pixel_limit(max_pixels), Image.open(path) as im:
+            width, height = im.size
+            if width < 1 or height < 1:
+                raise ParamartError(f"cannot read image {spec}: it claims a size of {width}x{height} px")
+            if max_pixels is not None and width * height > max_pixels:
+                raise ParamartError(
+                    f"{spec} is {width}x{height} = {width * height / 1e6:.1f} megapixels, over "
+                    f"max_input_pixels={max_pixels}; shrink the image, or raise max_input_pixels= if you trust it"
+                )
             im.load()
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                im = im.convert("RGBA")
-                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(bg, im)
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im, dtype=np.float64)
-                hi = 65535.0 if arr.max() > 255 else 255.0
-                im = Image.fromarray((arr / hi * 255.0).round().astype(np.uint8))
-            return im.convert("RGB")
+            return _exif_upright(im)
     except ParamartError:
         raise
-    except Exception as exc:
-        raise ParamartError(f"cannot read image {spec}: {exc}") from None
+    except Image.DecompressionBombError as exc:
+        raise ParamartError(
+            f"{spec} is too large to open safely ({_first_line(exc)}); shrink the image, "
+            "or set max_input_pixels= if you trust it"
+        ) from None
+    except UnidentifiedImageError:
+        raise ParamartError(
+            f"cannot read image {spec}: not an image format paramart knows; give a PNG, JPEG, WebP, TIFF, BMP or GIF"
+        ) from None
+    except PermissionError:
+        raise ParamartError(f"cannot read image {spec}: permission denied; check the file's permissions") from None
+    except MemoryError:
+        raise ParamartError(f"cannot read image {spec}: not enough memory to decode it; shrink the image") from None
+    except Exception as exc:  # Pillow's decoders raise many types for damaged files
+        raise ParamartError(
+            f"cannot read image {spec}: {_first_line(exc)}; the file is damaged or incomplete, "
+            "re-export or re-download it"
+        ) from None
+
+
+def load_image(spec: str, max_pixels: int | None = None) -> Image.Image:
+    """Open an image file or sample as 8-bit RGB, honouring EXIF orientation.
+
+    Greyscale, paletted, CMYK, 16-bit and float images are converted; transparent
+    pixels are composited on white. ``max_pixels`` refuses larger images (see :func:`open_image`).
+    """
+    im = open_image(spec, max_pixels)
+    try:
+        return _to_rgb(im)
+    except Exception as exc:  # an exotic mode Pillow cannot convert
+        raise ParamartError(
+            f"cannot read image {spec}: cannot convert its {im.mode} pixels to RGB ({_first_line(exc)}); "
+            "re-save it as an 8-bit RGB PNG or JPEG"
+        ) from None
+
+
+def load_mask(spec: str, like: tuple[int, int], max_pixels: int | None = None, *,
+              against: str = "the content image") -> Image.Image:
+    """A mask as 8-bit greyscale (``L``), checked to fit an image of size ``like`` (width, height)."""
+    mask = load_image(spec, max_pixels).convert("L")
+    check_mask_size(mask.size, like, spec, against=against)
+    return mask
+
+
+def check_mask_size(mask: tuple[int, int], like: tuple[int, int], spec: str, *,
+                    against: str = "the content image", tolerance: float = 0.02) -> None:
+    """Refuse a mask that cannot be matched to an image: sizes are (width, height).
+
+    A mask of the same aspect ratio (within ``tolerance``, or a pixel of rounding) is
+    resized to fit; stretching one of another shape would move its regions, so it is refused.
+    """
+    (mw, mh), (w, h) = mask, like
+    if min(mw, mh, w, h) < 1:
+        raise ParamartError(f"mask {spec} is {mw}x{mh} px; a mask needs at least one pixel")
+    if (mw, mh) == (w, h):
+        return
+    ratio, want = mw / mh, w / h
+    # A pixel of rounding on the shorter side of either image is never a real mismatch.
+    slack = max(tolerance, 1.0 / min(mw, mh), 1.0 / min(w, h))
+    if abs(ratio / want - 1.0) > slack:
+        raise ParamartError(
+            f"mask {spec} is {mw}x{mh} px but {against} is {w}x{h} px (aspect {ratio:.3g} vs {want:.3g}); "
+            f"make the mask from that image so that the shapes match"
+        )
 
 
 def fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
@@ -102,23 +239,63 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(image, size=tuple(size), mode="bicubic", align_corners=False, antialias=True)
 
 
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename into place, so readers never see half a file."""
+def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
+    """Call ``write(tmp_path)`` then rename into place, so readers never see half a file.
+
+    The temporary file sits next to ``path`` (a rename is only atomic within one file
+    system) and is synced before the rename, so even a power cut leaves the old file or
+    the new one. A full disk or a read-only folder becomes a one-line :class:`ParamartError`.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
         write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ParamartError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise ParamartError(write_error(path, exc)) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_error(path: str | Path, exc: OSError) -> str:
+    """The one-line message for an output that could not be written."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"cannot write {path}: the disk is full ({exc.strerror}); free some space or write the "
+                "outputs elsewhere (hydra.run.dir=...)")
+    return f"cannot write {path}: {_first_line(exc)}; check that the folder exists and is writable"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def safe_name(text: str, max_length: int = 100, default: str = "untitled") -> str:
+    """A file name made from untrusted text (a config value, an image's name, a sweep label).
+
+    Only ASCII letters, digits, ``.``, ``_`` and ``-`` survive (runs of anything else
+    become one ``_``), so the result has no path separators, no ``..`` component, no
+    leading dot or dash (hidden files, options), no Windows device name, and at most
+    ``max_length`` characters. Text that leaves nothing gives ``default``.
+    """
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    name = _UNSAFE.sub("_", ascii_text)
+    name = re.sub(r"\.{2,}", ".", name).strip("._-")
+    name = name[:max_length].rstrip("._-")
+    stem, dot, rest = name.partition(".")
+    if stem.lower() in _RESERVED:  # Windows refuses these whatever the extension
+        name = f"{stem}_{dot}{rest}"[: max(max_length, len(stem) + 1)]
+    return name or default
 
 
 def save_image(image: torch.Tensor | Image.Image, path: str | Path) -> None:

@@ -14,6 +14,10 @@ from paramart.objective import Objective
 from paramart.params.base import Parameterization
 
 
+class NonFiniteLoss(ParamartError):
+    """The loss became NaN or infinite: the run cannot go on from the current parameters."""
+
+
 @dataclass
 class Progress:
     """One logged step: the weighted loss of each term and the seconds since the start."""
@@ -71,7 +75,7 @@ def optimize(
         terms = objective(param())
         total = sum(terms.values())
         if not torch.isfinite(total):
-            raise ParamartError(
+            raise NonFiniteLoss(
                 f"the loss became {total.item()} at step {step + 1}; lower the learning rate or the loss weights"
             )
         total.backward()

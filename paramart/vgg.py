@@ -121,7 +121,9 @@ def load_torchvision_state() -> dict[str, torch.Tensor]:
     from torchvision.models import VGG19_Weights
 
     try:
-        sd = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+        # weights_only: a tampered cached file cannot run code; check_hash: a download must match
+        # the SHA-256 prefix in its file name
+        sd = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, weights_only=True, check_hash=True)
     except Exception as exc:  # network errors come in many types
         raise ParamartError(
             f"could not get torchvision's VGG-19 weights ({type(exc).__name__}: {exc}); "

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 import paramart
-from paramart.gallery import build_gallery, find_runs, safe_name
-from paramart.images import resolve
+from paramart.gallery import build_gallery, find_runs
+from paramart.images import resolve, safe_name
 from paramart.timelapse import Timelapse, auto_every
 from tests.conftest import REPO, paramart_cli
 
