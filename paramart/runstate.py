@@ -72,12 +72,12 @@ def stop_requested() -> str | None:
     return _stop["signal"]
 
 
-@contextmanager
 # SIGUSR1/SIGUSR2: what SLURM sends before a job's time limit or on preemption
 # (submitit's default is SIGUSR2, `--signal=USR1@120` a common sbatch choice).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 
 
+@contextmanager
 def stop_on_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> Iterator[None]:
     """Within this block, the first SIGINT/SIGTERM/SIGUSR1/SIGUSR2 asks the run to stop after the current
     step and save (so the checkpoint resumes exactly); a second one stops at once, saving
