@@ -175,7 +175,7 @@ def _wait_for_rows(path: Path, rows: int, proc: subprocess.Popen, timeout: float
     pytest.fail("no progress in losses.csv")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR2], ids=["SIGINT", "SIGTERM", "SIGUSR2"])
 def test_signal_to_a_running_cli_saves_and_resume_continues(tmp_path, sig):
     run_dir = tmp_path / "long"
     exe = str(Path(sys.executable).with_name("paramart"))
