@@ -109,12 +109,12 @@ def write_plot(results, params, path: Path) -> None:
             steps, losses, seconds = results[(obj_name, param)]
             axes[row, 0].plot(steps, losses, label=param)
             axes[row, 1].plot(seconds, losses, label=param)
-        for col, xlabel in enumerate(("Adam steps", "seconds (2-core CPU)")):
+        for col, (xlabel, what) in enumerate((("Adam steps", "steps"), ("seconds (2-core CPU)", "seconds"))):
             ax = axes[row, col]
             ax.set_yscale("log")
             ax.set_xlabel(xlabel)
             ax.set_ylabel("total loss")
-            ax.set_title(f"{obj_name}: loss vs {xlabel.split()[0].lower()}")
+            ax.set_title(f"{obj_name}: loss vs {what}")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend()
     fig.tight_layout()
