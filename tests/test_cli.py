@@ -70,3 +70,27 @@ def test_missing_image_is_a_one_line_error(tmp_path):
     assert "Traceback" not in res.stderr
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert lines == ["paramart: error: image not found: /nonexistent/painting.jpg (give a file path or sample:NAME)"]
+
+
+def test_every_parameterization_runs_with_and_without_content(tmp_path):
+    """One Hydra sweep: the four parameterizations x style transfer and texture synthesis."""
+    sweep = tmp_path / "sweep"
+    params = ["pixel", "fft", "cppn", "fourier_cppn"]
+    res = paramart_cli("-m", "size=32", "steps=2", "progress=false", "optim=adam", f"param={','.join(params)}",
+                       "objective=style_transfer,texture", f"hydra.sweep.dir={sweep}", cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr
+    runs = {}
+    for job in sweep.iterdir():
+        if job.is_dir() and (job / ".hydra").is_dir():
+            cfg = OmegaConf.load(job / ".hydra/config.yaml")
+            runs[(cfg.param._target_.rsplit(".", 2)[1], cfg.objective.content_weight > 0)] = job
+    assert sorted(runs) == sorted((p, c) for p in params for c in (True, False))
+    for (param, with_content), job in runs.items():
+        with Image.open(job / "final.png") as im:
+            # chelsea (451x300) sets the canvas with content; texture synthesis is square
+            assert im.size == ((32, 21) if with_content else (32, 32)), (param, with_content)
+        rows = list(csv.DictReader(open(job / "losses.csv")))
+        assert [int(r["step"]) for r in rows][-1] == 2
+        assert (float(rows[-1]["content"]) > 0) == with_content
+        ckpt = torch.load(job / "checkpoint.pt", weights_only=True)
+        assert ckpt["param_config"]["_target_"].split(".")[2] == param

@@ -20,6 +20,7 @@ def test_wheel_in_fresh_venv_runs_from_anywhere(tmp_path):
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "paramart/conf/config.yaml" in names and "paramart/conf/param/pixel.yaml" in names
+    assert {"paramart/conf/render.yaml", "paramart/conf/param/fourier_cppn.yaml", "paramart/render.py"} <= set(names)
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
@@ -43,3 +44,8 @@ def test_wheel_in_fresh_venv_runs_from_anywhere(tmp_path):
     assert res.returncode == 0, res.stderr
     with Image.open(run_dir / "final.png") as im:
         assert max(im.size) == 32
+    res = paramart_cli(f"run={run_dir}", "width=40", "height=24", f"out={tmp_path / 'r.png'}", "progress=false",
+                       cwd=tmp_path, exe=str(env_dir / "bin" / "paramart-render"))
+    assert res.returncode == 0, res.stderr
+    with Image.open(tmp_path / "r.png") as im:
+        assert im.size == (40, 24)

@@ -8,6 +8,11 @@ content photo at that size, or None), plus their own config keys.
 To add one: a file in ``paramart/params/`` defining a subclass and a schema dataclass
 registered with :func:`register`, and a ``conf/param/NAME.yaml`` whose defaults list
 starts with ``NAME_schema``. Nothing else changes.
+
+Rendering at another size is each parameterization's business, and it says how in
+``resampling`` (``paramart-render`` prints it). Coordinate-based ones (CPPNs) set
+``tileable = True`` and override :meth:`Parameterization.render_region` to evaluate only the
+requested pixels, so an image of any size can be rendered tile by tile in bounded memory.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ def register(name: str, schema: type) -> None:
 class Parameterization(nn.Module):
     """Base class: learnable parameters -> image of shape (1, 3, H, W) in [0, 1]."""
 
+    #: True when :meth:`render_region` evaluates only the pixels asked for (no full image
+    #: is ever built), so a render can be assembled from tiles.
+    tileable: bool = False
+    #: How a render at another size than the training canvas is made, for users' eyes.
+    resampling: str = "resized with bicubic interpolation; no detail is added"
+
     def __init__(self, size: tuple[int, int]):
         super().__init__()
         self.size = (int(size[0]), int(size[1]))
@@ -52,3 +63,11 @@ class Parameterization(nn.Module):
     def render(self, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Render without building a graph (for saving and previews)."""
         return self(size)
+
+    @torch.no_grad()
+    def render_region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
+        """Pixels ``[top:top+height, left:left+width]`` of ``render(size)``, shape (1, 3, height, width).
+
+        The default renders the whole image and crops it; tileable parameterizations
+        override this to evaluate the region alone."""
+        return self.render(size)[..., top : top + height, left : left + width]

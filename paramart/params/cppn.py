@@ -1,0 +1,140 @@
+"""A compositional pattern-producing network (Stanley 2007) over pixel coordinates, as in
+Mordvintsev et al., "Differentiable Image Parameterizations" (Distill 2018): a small MLP
+maps each pixel's (x, y, r[, z]) to its colour, so the image is a continuous function of
+position and renders at any resolution, crisply.
+
+Coordinates are resolution-independent by construction: the longer side of the training
+canvas spans [-sqrt(3), sqrt(3)] (unit variance, as in the Distill notebook) and the shorter
+side proportionally less, measured at pixel centres. A render at any size samples the same
+region more or less densely; a render of another aspect ratio shows the largest centred
+part of that region with the render's aspect (never extrapolating beyond it).
+
+Layers are 1x1 "convolutions" (``nn.Linear`` on each pixel), weights N(0, 1/fan_in), biases
+zero; the output layer is zero-initialised so the first image is uniform grey and the
+optimisation, not the random init, decides the pattern. Activations: ``composite`` (the
+notebook's ``concat(atan(a)/0.67, atan(a)^2/0.6)``, which doubles the width), ``tanh`` or
+``sin``. The optional latent ``z`` is a fixed random vector appended to every pixel's input
+(saved with the checkpoint); changing it gives a related but different pattern.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from omegaconf import MISSING
+from torch import nn
+
+from paramart.errors import ParamartError
+from paramart.params.base import ParamConfig, Parameterization, register
+
+#: Coordinates span +-sqrt(3) along the longer side: a uniform variable there has unit variance.
+COORD_RANGE = math.sqrt(3.0)
+
+
+def composite(a: torch.Tensor) -> torch.Tensor:
+    # rms of atan(a) and atan(a)^2 for a ~ N(0, 1) are 0.67 and 0.6: unit-scale outputs.
+    a = torch.atan(a)
+    return torch.cat([a / 0.67, (a * a) / 0.6], dim=-1)
+
+
+ACTIVATIONS = {"composite": (composite, 2), "tanh": (torch.tanh, 1), "sin": (torch.sin, 1)}
+
+
+def pixel_coords(train_size: tuple[int, int], size: tuple[int, int], top: int, left: int,
+                 height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(y, x) of the pixel centres of rows ``top:top+height`` and columns ``left:left+width``
+    of a ``size`` render of a canvas trained at ``train_size``, in canvas units.
+
+    The training canvas covers [-ey, ey] x [-ex, ex] with the longer side +-COORD_RANGE; a
+    render covers the largest centred region of it with the render's aspect ratio."""
+    h0, w0 = train_size
+    h, w = size
+    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
+    step = min(2 * ey / h, 2 * ex / w)  # canvas units per render pixel
+    y = (torch.arange(top, top + height, dtype=torch.float32) + 0.5 - h / 2) * step
+    x = (torch.arange(left, left + width, dtype=torch.float32) + 0.5 - w / 2) * step
+    return y, x
+
+
+@dataclass
+class CPPNConfig(ParamConfig):
+    _target_: str = "paramart.params.cppn.CPPN"
+    #: hidden layers
+    depth: int = MISSING
+    #: units per hidden layer
+    width: int = MISSING
+    #: composite (atan and atan^2, Distill) | tanh | sin
+    activation: str = MISSING
+    #: size of the fixed random latent vector appended to (x, y, r); 0 = none
+    latent_dim: int = MISSING
+
+
+register("cppn", CPPNConfig)
+
+
+class CPPN(Parameterization):
+    """An MLP from pixel coordinates to colour. Renders any region at any resolution."""
+
+    tileable = True
+    resampling = "the network is evaluated at every pixel of the new size (tile by tile)"
+    #: values each pixel's network produces before ``head`` turns them into RGB logits
+    outputs_per_pixel = 3
+
+    def __init__(self, size, init_image: torch.Tensor | None = None, depth: int = 8, width: int = 24,
+                 activation: str = "composite", latent_dim: int = 0):
+        # init_image is ignored: a CPPN has no closed-form inverse, it starts from grey.
+        super().__init__(size)
+        if activation not in ACTIVATIONS:
+            raise ParamartError(f"param.activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
+        if depth < 1 or width < 1 or latent_dim < 0:
+            raise ParamartError("param.depth and param.width must be at least 1 and param.latent_dim at least 0")
+        self.activation = activation
+        self.register_buffer("z", torch.randn(latent_dim))
+        act, widen = ACTIVATIONS[activation]
+        layers: list[nn.Linear] = []
+        fan_in = 3 + latent_dim
+        for _ in range(depth):
+            layer = nn.Linear(fan_in, width)
+            nn.init.normal_(layer.weight, 0.0, math.sqrt(1.0 / fan_in))
+            nn.init.zeros_(layer.bias)
+            layers.append(layer)
+            fan_in = width * widen
+        self.hidden = nn.ModuleList(layers)
+        self.out = nn.Linear(fan_in, self.outputs_per_pixel)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def features(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(height*width, 3 + latent_dim) network inputs for the grid ``y`` x ``x``."""
+        yy, xx = torch.meshgrid(y, x, indexing="ij")
+        # r / sqrt(2) keeps the radius near unit scale like x and y.
+        r = (xx * xx + yy * yy).sqrt() / math.sqrt(2.0)
+        coords = torch.stack([xx, yy, r], dim=-1).reshape(-1, 3)
+        if self.z.numel():
+            coords = torch.cat([coords, self.z.expand(coords.shape[0], -1)], dim=-1)
+        return coords
+
+    def head(self, out: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(N, outputs_per_pixel) -> (N, 3) RGB logits; the plain CPPN outputs them directly."""
+        return out
+
+    def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
+        device = self.out.weight.device
+        y, x = pixel_coords(self.size, size, top, left, height, width)
+        y, x = y.to(device), x.to(device)
+        act, _ = ACTIVATIONS[self.activation]
+        a = self.features(y, x)
+        for layer in self.hidden:
+            a = act(layer(a))
+        rgb = torch.sigmoid(self.head(self.out(a), y, x))
+        return rgb.reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
+
+    def forward(self, size=None):
+        size = self.size if size is None else tuple(size)
+        return self.region(size, 0, 0, *size)
+
+    @torch.no_grad()
+    def render_region(self, size, top, left, height, width):
+        return self.region(tuple(size), top, left, height, width)
