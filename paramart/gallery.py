@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from PIL import Image
 
 from paramart.errors import ParamartError
 from paramart.images import atomic_write, safe_name
@@ -28,6 +29,7 @@ class Piece:
     facts: dict
     overrides: list[str]
     inputs: list[Path]
+    renders: list[Path]
 
 
 def find_runs(paths: list[str | Path]) -> list[Path]:
@@ -59,7 +61,8 @@ def _load_piece(run: Path, index: int) -> Piece:
     if (run / ".hydra" / "overrides.yaml").is_file():
         overrides = [str(o) for o in OmegaConf.load(run / ".hydra" / "overrides.yaml")]
     inputs = sorted((run / "inputs").glob("*.jpg")) if (run / "inputs").is_dir() else []
-    piece = Piece(run, "", facts, overrides, inputs)
+    renders = sorted(run.glob("render_*.png"))
+    piece = Piece(run, "", facts, overrides, inputs, renders)
     piece.slug = f"{index:03d}-{safe_name(_title(piece).lower(), max_length=60, default='piece')}"
     return piece
 
@@ -119,6 +122,22 @@ def _img(src: str, alt: str, caption: str | None = None, extra: str = "") -> str
     return f'<figure><img src="{e(src)}" alt="{e(alt)}"{extra}>{cap}</figure>'
 
 
+def _render_assets(render: Path, dest: Path, slug: str) -> dict[str, str]:
+    """A high-resolution render enters the page as a 1024 px preview and a 512 px crop at
+    full resolution (its centre), so the page stays light and the detail stays visible."""
+    with Image.open(render) as im:
+        im = im.convert("RGB")
+        w, h = im.size
+        stem = safe_name(render.stem, default="render")
+        crop = im.crop(((w - 512) // 2, (h - 512) // 2, (w + 512) // 2, (h + 512) // 2)) if min(w, h) > 512 else im
+        crop.save(dest / f"{stem}-crop.png")
+        im.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
+        im.save(dest / f"{stem}-preview.jpg", quality=88)
+    label = f"{w}x{h}"
+    return {f"render:{label} (preview)": f"pieces/{slug}/{stem}-preview.jpg",
+            f"render:{label} (centre crop at full size)": f"pieces/{slug}/{stem}-crop.png"}
+
+
 def _article(p: Piece, assets: dict[str, str]) -> str:
     e = html.escape
     title = _title(p)
@@ -126,11 +145,14 @@ def _article(p: Piece, assets: dict[str, str]) -> str:
     lapse = _img(assets["timelapse.gif"], f"time-lapse: {title}", "time-lapse") if "timelapse.gif" in assets else ""
     inputs = "".join(_img(src, f"input: {name[3:]}", name[3:]) for name, src in assets.items()
                      if name.startswith("in:"))
+    renders = "".join(_img(src, f"render {name[7:]}", f"render {name[7:]}") for name, src in assets.items()
+                      if name.startswith("render:"))
+    renders = f'<div class="pair">{renders}</div>' if renders else ""
     rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in _settings(p))
     plot = (f"<details><summary>loss curves</summary>{_img(assets['losses.png'], f'loss curves: {title}')}"
             f"</details>" if "losses.png" in assets else "")
     return (f'<article id="{e(p.slug)}"><h2>{e(title)}</h2><div class="pair">{final}{lapse}</div>'
-            f'<div class="inputs">{inputs}</div><table>{rows}</table>{plot}</article>')
+            f'{renders}<div class="inputs">{inputs}</div><table>{rows}</table>{plot}</article>')
 
 
 def build_gallery(runs: list[str | Path], out_dir: str | Path, title: str = "paramart gallery",
@@ -153,6 +175,8 @@ def build_gallery(runs: list[str | Path], out_dir: str | Path, title: str = "par
             shutil.copyfile(src, dest / name)
             label = "content" if src.stem == "content" else src.stem.replace("_", " ")
             assets[f"in:{label}"] = f"pieces/{p.slug}/{name}"
+        for render in p.renders:
+            assets.update(_render_assets(render, dest, p.slug))
         articles.append(_article(p, assets))
     e = html.escape
     page = f"""<!doctype html>

@@ -132,3 +132,16 @@ def test_gallery_page_in_headless_chromium(runs, tmp_path):
         assert browser.save_screenshot(str(ARTIFACTS / "gallery.png"))
     finally:
         browser.quit()
+
+
+def test_gallery_shows_high_resolution_renders(runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs[1], run)
+    Image.new("RGB", (1200, 700), "red").save(run / "render_1200x700.png")
+    index = build_gallery([run], tmp_path / "site")
+    piece = next((tmp_path / "site" / "pieces").iterdir())
+    with Image.open(piece / "render_1200x700-crop.png") as crop:
+        assert crop.size == (512, 512)  # a full-resolution crop, not a shrunken copy
+    with Image.open(piece / "render_1200x700-preview.jpg") as preview:
+        assert preview.size == (1024, 597)
+    assert "render 1200x700 (preview)" in index.read_text()

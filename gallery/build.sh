@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Rebuild the curated gallery: bash gallery/build.sh   (from the repository root)
+#
+# Runs the sweeps below into gallery_runs/ (scratch, git-ignored), then builds the static
+# site gallery/index.html + gallery/pieces/ from them. The inputs are the public-domain
+# paintings and CC0 photos of ../shared/images (see its MANIFEST.md); only outputs are
+# committed. About 25 minutes on 2 CPU cores; SIZE=512 STEPS=300 for a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IMG=${IMG:-../shared/images}
+SIZE=${SIZE:-192}
+STEPS=${STEPS:-120}
+RUNS=${RUNS:-gallery_runs}
+[ -d "$IMG" ] || { echo "gallery/build.sh: $IMG not found (the shared public-domain images)" >&2; exit 2; }
+rm -rf "$RUNS"
+common=(size=$SIZE steps=$STEPS progress=false seed=0 content=$IMG/chelsea_cat.png)
+paintings=$IMG/starry_night.jpg,$IMG/great_wave_off_kanagawa.jpg,$IMG/the_scream.jpg
+
+# 1. every parameterization on three paintings (Adam; each its own learning rate)
+for p in "pixel 0.03" "fft 0.05" "cppn 0.01" "fourier_cppn 0.005"; do
+  set -- $p
+  paramart -m "${common[@]}" param=$1 optim=adam optim.lr=$2 style=$paintings \
+    hydra.sweep.dir=$RUNS/1-params/$1
+done
+
+# 2. texture synthesis from a photo, from noise of three grain sizes
+paramart -m experiment=texture size=$SIZE steps=$STEPS progress=false style=$IMG/texture_gravel.png,$IMG/composition_vii.jpg \
+  param.grain=1,8,30 hydra.sweep.dir=$RUNS/2-texture
+
+# 3. artists' techniques: two styles placed by masks, colour preservation, a dream
+paramart experiment=masked_styles "${common[@]}" \
+  "style=[$IMG/starry_night.jpg,$IMG/great_wave_off_kanagawa.jpg]" hydra.run.dir=$RUNS/3-techniques/masked
+paramart experiment=preserve_color "${common[@]}" style=$IMG/the_scream.jpg \
+  hydra.run.dir=$RUNS/3-techniques/preserve_color
+paramart experiment=dream "${common[@]}" hydra.run.dir=$RUNS/3-techniques/dream
+
+# 4. a CPPN learned at 128 px, rendered at 3840x2160 (a crop of it goes in the gallery)
+paramart param=cppn objective=texture optim=adam optim.lr=0.01 size=128 steps=200 progress=false \
+  style=$IMG/starry_night.jpg hydra.run.dir=$RUNS/4-cppn-highres
+paramart-render run=$RUNS/4-cppn-highres width=3840 height=2160 out=$RUNS/4-cppn-highres/render_3840x2160.png
+
+paramart-gallery runs=$RUNS out=gallery title="paramart gallery" \
+  "intro='Style transfer, texture synthesis and feature visualisation through four image parameterizations (pixels, Fourier, CPPN, Fourier-CPPN). Inputs: public-domain paintings and CC0 photos.'"
