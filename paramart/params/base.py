@@ -8,6 +8,16 @@ content photo at that size, or None), plus their own config keys.
 To add one: a file in ``paramart/params/`` defining a subclass and a schema dataclass
 registered with :func:`register`, and a ``conf/param/NAME.yaml`` whose defaults list
 starts with ``NAME_schema``. Nothing else changes.
+
+Multi-scale seam (``schedule.scales``, see :mod:`paramart.multiscale`): between scales
+the runner calls ``param.rescale((height, width))`` once, then builds a fresh optimizer
+over ``param.parameters()`` and expects ``param()`` to render at the new size. The
+default below only updates ``self.size``, which is right for resolution-free
+parameterizations that render at ``self.size`` (a CPPN evaluated on a coordinate grid).
+Grid-based ones override it and replace their parameters with resampled ones (``Pixel``
+resamples its canvas; a Fourier parameterization can zero-pad or crop its spectrum),
+calling ``super().rescale(size)`` first. Random starting noise should come from
+:func:`paramart.noise.grain_noise` so that ``param.grain`` means the same everywhere.
 """
 
 from __future__ import annotations
@@ -47,6 +57,16 @@ class Parameterization(nn.Module):
     def constrain(self) -> None:
         """Called after every optimizer step; a parameterization may project its parameters
         back into their valid set here (raw pixels clamp to [0, 1]). Default: nothing."""
+
+    @torch.no_grad()
+    def rescale(self, size: tuple[int, int]) -> None:
+        """Move to a new training canvas ``size``, keeping what was learned (multi-scale).
+
+        Default: resolution-free, only ``self.size`` changes. Parameterizations that store
+        a grid of the canvas size must override this and resample that grid; parameters
+        may be replaced (the runner makes a new optimizer after every rescale).
+        """
+        self.size = (int(size[0]), int(size[1]))
 
     @torch.no_grad()
     def render(self, size: tuple[int, int] | None = None) -> torch.Tensor:
