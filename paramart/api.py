@@ -11,7 +11,9 @@ In a notebook::
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +27,18 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
+from paramart.color import ColorPreservation
 from paramart.config import register_configs
 from paramart.errors import ParamartError
 from paramart.images import fit_size, load_image, to_pil, to_tensor
+from paramart.masks import style_masks
+from paramart.multiscale import stages
 from paramart.objective import Objective, style_transfer
-from paramart.optimize import History, make_optimizer, optimize
+from paramart.optimize import History, Progress, make_optimizer, optimize
 from paramart.params.base import Parameterization
 from paramart.rundir import finish_run_dir, make_timelapse
 from paramart.runstate import RunState, explain_out_of_memory, load_resume
+from paramart.transforms import RandomWarp
 from paramart.vgg import VGG19, deepest
 
 ImageInput = str | Image.Image
@@ -100,19 +106,60 @@ def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
     return _fit(content, size, "content image")
 
 
-def build_objective(cfg: DictConfig, vgg: VGG19, content: torch.Tensor | None, styles: list[torch.Tensor]) -> Objective:
+def build_objective(
+    cfg: DictConfig, vgg: VGG19, content: torch.Tensor | None, styles: list[torch.Tensor],
+    masks: list[torch.Tensor] | None = None,
+) -> Objective:
     o = cfg.objective
     return style_transfer(
         vgg, content, styles,
         content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
         content_layers=list(o.content_layers), style_layers=list(o.style_layers),
         content_layer_weights=o.content_layer_weights, style_layer_weights=o.style_layer_weights,
-        style_blend=cfg.style_blend,
+        style_blend=cfg.style_blend, style_masks=masks,
+        dream_weight=o.dream_weight, dream_layer=o.dream_layer, dream_channels=o.dream_channels,
     )
 
 
 def needed_layers(cfg: DictConfig) -> list[str]:
-    return list(cfg.objective.content_layers) + list(cfg.objective.style_layers)
+    dream = [cfg.objective.dream_layer] if cfg.objective.dream_weight > 0 else []
+    return list(cfg.objective.content_layers) + list(cfg.objective.style_layers) + dream
+
+
+@dataclass
+class _Stage:
+    """Targets and objective at one canvas size (one scale of a schedule)."""
+
+    size: tuple[int, int]
+    content: torch.Tensor | None  #: the content photo at this size, in colour (for init and colour)
+    objective: Objective
+
+
+def _build_stage(cfg: DictConfig, vgg: VGG19, content_img: Image.Image | None, style_imgs: list[Image.Image],
+                 longest: int, color: ColorPreservation, warp: RandomWarp, device: torch.device) -> _Stage:
+    size = canvas_size(content_img, longest)
+    style_longest = max(16, round(longest * cfg.objective.style_scale))
+    content_t = to_tensor(content_img, size).to(device) if content_img is not None else None
+    style_ts = [to_tensor(s, _fit(s, style_longest, "style image")).to(device) for s in style_imgs]
+    style_ts = [color.style(s, content_t) for s in style_ts]
+    masks = None
+    if cfg.style_masks is not None:
+        masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather)]
+    objective = build_objective(cfg, vgg, color.content(content_t), style_ts, masks)
+    before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
+    if before_vgg:
+        objective.transform = torch.nn.Sequential(*before_vgg)
+    return _Stage(size, content_t, objective)
+
+
+def _rescale(param: Parameterization, size: tuple[int, int]) -> None:
+    param.rescale(size)
+    got = tuple(param.render().shape[-2:])
+    if got != tuple(size):
+        raise ParamartError(
+            f"{type(param).__name__} rendered {got} after rescale({size}); it does not support "
+            "schedule.scales (override Parameterization.rescale), so use schedule.scales=null"
+        )
 
 
 @explain_out_of_memory
@@ -134,54 +181,82 @@ def run(
         content is not None or cfg.content is not None) else None
     styles_in = _as_list(style if style is not None else cfg.style)
     style_imgs = [_open(s, cfg.max_input_pixels) for s in styles_in]
-    if cfg.objective.content_weight <= 0:
+    dreaming = cfg.objective.dream_weight > 0
+    if cfg.objective.content_weight <= 0 and not dreaming:
         content_img = None  # pure texture synthesis: no content, square canvas, noise init
-    if not style_imgs and content_img is None:
+    if not style_imgs and content_img is None and not dreaming:
         raise ParamartError("nothing to optimise for: give style=... and/or content=...")
     if cfg.steps < 0:
         raise ParamartError(f"steps={cfg.steps} must be zero or more")
+    if cfg.style_masks is not None and len(cfg.style_masks) != len(style_imgs):
+        raise ParamartError(
+            f"style_masks has {len(cfg.style_masks)} masks for {len(style_imgs)} style images; give one per style"
+        )
+    color = ColorPreservation(cfg.preserve_color, content_img is not None)
+    warp = RandomWarp(cfg.transforms.jitter, cfg.transforms.scale, cfg.transforms.rotate)
+    # the smallest longest side that keeps the shorter one at VGG's 16 px
+    aspect = 1.0 if content_img is None else max(content_img.size) / min(content_img.size)
+    plan = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
+    size = canvas_size(content_img, cfg.size)  # a too-small size fails before VGG loads
+    for s in style_imgs:
+        _fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
+    resume = load_resume(cfg, size)  # a bad checkpoint fails before any model is loaded
+    if resume is not None and len(plan) > 1:
+        raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
 
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
-    size = canvas_size(content_img, cfg.size)
-    style_longest = max(16, round(cfg.size * cfg.objective.style_scale))
-    style_sizes = [_fit(s, style_longest, "style image") for s in style_imgs]
-    resume = load_resume(cfg, size)  # a bad checkpoint fails before any model is loaded
-
     vgg = VGG19(cfg.model.weights, pooling=cfg.model.pooling.value if hasattr(cfg.model.pooling, "value")
                 else cfg.model.pooling, last_layer=deepest(needed_layers(cfg)),
                 preprocess=cfg.model.preprocess).to(device)
-    content_t = to_tensor(content_img, size).to(device) if content_img is not None else None
-    style_ts = [to_tensor(s, hw).to(device) for s, hw in zip(style_imgs, style_sizes)]
-    objective = build_objective(cfg, vgg, content_t, style_ts)
-
-    param: Parameterization = instantiate(cfg.param, size=size, init_image=content_t).to(device)
-    optimizer = make_optimizer(instantiate(cfg.optim), param)
-
     out = Path(out_dir) if out_dir is not None else None
-    columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *objective.groups]), "seconds"]
-    # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runstate
-    state = RunState(cfg, out, param, optimizer, columns)
-    start = state.begin(resume)
     timelapse = make_timelapse(cfg, out, size) if out is not None else None
-    on_step = state.on_step
-    if timelapse is not None:
-        timelapse.capture(start, param.render(), force=True)
 
-        def on_step(step: int) -> None:
+    # One stage per scale (one in all without a schedule): targets at that size, the
+    # parameterization carried up, a fresh optimizer (see paramart/multiscale.py).
+    # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runstate
+    param: Parameterization | None = None
+    state: RunState | None = None
+    history = History()
+    done = 0
+    for longest, steps in plan:
+        stage = _build_stage(cfg, vgg, content_img, style_imgs, longest, color, warp, device)
+        if param is None:
+            param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
+        else:
+            _rescale(param, stage.size)
+        optimizer = make_optimizer(instantiate(cfg.optim), param)
+        if state is None:
+            columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *stage.objective.groups]),
+                       "seconds"]
+            state = RunState(cfg, out, param, optimizer, columns)
+            done = state.begin(resume)
+            run_t0 = time.perf_counter()
+            steps -= done  # resuming (single scale only): the steps left
+        else:
+            state.next_stage(optimizer)
+        if timelapse is not None:
+            timelapse.capture(done, color.finish(param.render(), stage.content), force=True)
+
+        def on_step(step: int, stage: _Stage = stage, state: RunState = state, param: Parameterization = param) -> None:
             state.on_step(step)
-            if step % timelapse.every == 0:
-                timelapse.capture(step, param.render())
+            if timelapse is not None and step % timelapse.every == 0:
+                timelapse.capture(step, color.finish(param.render(), stage.content))
 
-    with state.guard():
-        history = optimize(param, objective, optimizer, cfg.steps - start, start_step=start,
-                           log_every=cfg.log_every, progress=cfg.progress,
-                           on_log=state.on_log, on_step=on_step)
-    image = param.render().cpu()
+        def on_log(entry: Progress, stage_t0: float = time.perf_counter() - run_t0, state: RunState = state) -> None:
+            entry.seconds += stage_t0  # seconds since the run's first stage began
+            state.on_log(entry)
+
+        with state.guard():
+            part = optimize(param, stage.objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
+                            progress=cfg.progress, on_log=on_log, on_step=on_step)
+        history.rows += part.rows
+        done += steps
+    image = color.finish(param.render(), stage.content).cpu()
     state.finish(image)
     if out is not None:
         if timelapse is not None:
-            timelapse.capture(cfg.steps, image, force=True)
+            timelapse.capture(done, image, force=True)
             timelapse.write()
         finish_run_dir(out, cfg, history, content_img, style_imgs, device)
     return Result(image=image, history=history, param=param, out_dir=out)

@@ -40,6 +40,11 @@ class ObjectiveConfig:
     style_layer_weights: list[float] | None = None
     #: style image size relative to the canvas (larger = larger brush strokes)
     style_scale: float = MISSING
+    #: feature visualisation ("dream"): weight of minus the mean activation (0 = off)
+    dream_weight: float = MISSING
+    dream_layer: str = MISSING
+    #: channels of dream_layer to raise; null = the whole layer
+    dream_channels: list[int] | None = None
 
 
 @dataclass
@@ -80,6 +85,28 @@ class TimelapseConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """Coarse-to-fine (paramart/multiscale.py); null scales = one scale."""
+
+    #: canvas sizes as fractions of ``size``, ascending, ending at 1 (e.g. [0.25, 0.5, 1])
+    scales: list[float] | None = None
+    #: fraction of ``steps`` spent at each scale (normalised); null = equal
+    shares: list[float] | None = None
+
+
+@dataclass
+class TransformsConfig:
+    """Random warps of the canvas before VGG at every evaluation (paramart/transforms.py)."""
+
+    #: max shift in px
+    jitter: float = MISSING
+    #: scale factor drawn from [1 - scale, 1 + scale]
+    scale: float = MISSING
+    #: max rotation in degrees
+    rotate: float = MISSING
+
+
+@dataclass
 class Config:
     #: content image: a path, sample:NAME, or null for texture synthesis
     content: str | None = MISSING
@@ -87,6 +114,13 @@ class Config:
     style: Any = MISSING
     #: weights of several styles (normalised); null = equal
     style_blend: list[float] | None = None
+    #: one mask per style (built-in left|right|top|bottom|radial|outside|all, or an image file);
+    #: each style then applies only in its region (guided Gram matrices); null = everywhere
+    style_masks: list[str] | None = None
+    #: soft mask edges, as a fraction of the canvas's shorter side
+    mask_feather: float = MISSING
+    #: keep the content's colours: null | luminance | histogram
+    preserve_color: str | None = None
     #: longest side of the canvas in px
     size: int = MISSING
     steps: int = MISSING
@@ -100,6 +134,8 @@ class Config:
     model: ModelConfig = MISSING
     optim: Any = MISSING
     objective: ObjectiveConfig = MISSING
+    schedule: ScheduleConfig = MISSING
+    transforms: TransformsConfig = MISSING
     timelapse: TimelapseConfig = MISSING
     # -- reliability (paramart.runstate, paramart.images)
     #: input images with more pixels are refused before decoding (decompression bombs)

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from paramart.errors import ParamartError
+
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, C) Gram matrix divided by H*W, accumulated in float32.
@@ -69,3 +71,61 @@ class TVLoss(nn.Module):
         dx = image[..., :, 1:] - image[..., :, :-1]
         dy = image[..., 1:, :] - image[..., :-1, :]
         return dx.pow(2).mean() + dy.pow(2).mean()
+
+
+def guided_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Gram matrix of the features weighted by ``mask`` (already at the features' size),
+    divided by the mask's energy: the co-activations averaged over the masked region only
+    (Gatys et al. 2017, guided Gram matrices)."""
+    n, c, h, w = features.shape
+    f = (features.float() * mask).reshape(n, c, h * w)
+    energy = mask.pow(2).sum().clamp_min(1e-8)
+    return torch.bmm(f, f.transpose(1, 2)) / energy
+
+
+class GuidedStyleLoss(StyleLoss):
+    """Style loss on one region of the canvas: the canvas's features, weighted by the
+    region's mask downsampled to the layer, must have the target's Gram matrix.
+
+    ``mask`` is (1, 1, H, W) at the canvas size; it is resampled to each layer's size on
+    the fly (and cached), so one loss works at every scale of a multi-scale schedule.
+    """
+
+    def __init__(self, target_gram: torch.Tensor, mask: torch.Tensor):
+        super().__init__(target_gram=target_gram)
+        self.register_buffer("mask", mask.detach().float())
+        self._fitted: dict[tuple[int, int], torch.Tensor] = {}
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        from paramart.masks import fit_to
+
+        key = tuple(features.shape[-2:])
+        if key not in self._fitted or self._fitted[key].device != features.device:
+            self._fitted[key] = fit_to(self.mask, key).to(features.device)
+        gram = guided_gram_matrix(features, self._fitted[key])
+        return _relative_mse(gram, self.target.expand_as(gram), self.scale)
+
+
+class ActivationLoss(nn.Module):
+    """Feature visualisation ("dream"): minus the mean activation of some channels of a layer.
+
+    Minimising it raises those channels (all of the layer's when ``channels`` is None).
+    It is divided by the layer's root-mean-square activation on the first image it sees
+    (the starting canvas), so it starts near -1 like the other terms start near 1 and
+    ``dream_weight`` trades against content and style weights the same way at every layer.
+    """
+
+    def __init__(self, channels: list[int] | None = None):
+        super().__init__()
+        self.channels = None if channels is None else [int(c) for c in channels]
+        self.register_buffer("scale", torch.zeros(()))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.channels and not all(0 <= c < features.shape[1] for c in self.channels):
+            raise ParamartError(
+                f"dream_channels {self.channels} do not all exist: this layer has channels 0-{features.shape[1] - 1}"
+            )
+        if float(self.scale) == 0.0:
+            self.scale.fill_(features.detach().float().pow(2).mean().sqrt().clamp_min(1e-8).item())
+        chosen = features if self.channels is None else features[:, self.channels]
+        return -chosen.float().mean() / self.scale

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from paramart.errors import ParamartError
-from paramart.losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from paramart.losses import ActivationLoss, ContentLoss, GuidedStyleLoss, StyleLoss, TVLoss, gram_matrix
 from paramart.vgg import VGG19, check_layers
 
 
@@ -17,11 +17,14 @@ class Objective(nn.Module):
 
     ``forward(image)`` returns ``{group: weighted loss}``; the total is their sum. A term
     reads either one VGG layer's activation or, with ``layer=None``, the image itself.
+    ``transform``, when set, is applied to the image before VGG (colour preservation,
+    robustness warps); terms on the image itself (TV) see it untransformed.
     """
 
     def __init__(self, vgg: VGG19 | None):
         super().__init__()
         self.vgg = vgg
+        self.transform: nn.Module | None = None
         self.modules_ = nn.ModuleList()
         self._entries: list[tuple[str, str | None, float]] = []
 
@@ -41,7 +44,8 @@ class Objective(nn.Module):
         return list(dict.fromkeys(group for group, _, _ in self._entries))
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.vgg(image, self.layers) if self.layers else {}
+        seen = self.transform(image) if self.transform is not None and self.layers else image
+        feats = self.vgg(seen, self.layers) if self.layers else {}
         out: dict[str, torch.Tensor] = {}
         for module, (group, layer, weight) in zip(self.modules_, self._entries):
             value = weight * module(image if layer is None else feats[layer])
@@ -82,21 +86,39 @@ def style_transfer(
     content_layer_weights: Sequence[float] | None = None,
     style_layer_weights: Sequence[float] | None = None,
     style_blend: Sequence[float] | None = None,
+    style_masks: Sequence[torch.Tensor] | None = None,
+    dream_weight: float = 0.0,
+    dream_layer: str = "relu4_2",
+    dream_channels: Sequence[int] | None = None,
 ) -> Objective:
     """Gatys et al.'s objective: content features + Gram matrices of one or more styles.
 
     Targets are computed once here. With several styles, each layer's target Gram matrix
     is their blend-weighted mean. With no content image (or zero content weight), this is
     texture synthesis.
+
+    With ``style_masks`` (one (1, 1, H, W) mask per style, at the canvas size) each style
+    applies only in its region, through guided Gram matrices (Gatys et al. 2017); each
+    region's term is weighted by its share of the canvas. ``dream_weight > 0`` adds a
+    feature-visualisation term raising ``dream_layer`` (or its ``dream_channels``).
     """
-    check_layers(list(content_layers) + list(style_layers))
+    check_layers(list(content_layers) + list(style_layers) + ([dream_layer] if dream_weight > 0 else []))
+    if style_masks is not None and len(style_masks) != len(styles):
+        raise ParamartError(
+            f"style_masks has {len(style_masks)} masks for {len(styles)} style images; give one per style"
+        )
+    if style_masks is not None and style_blend:
+        raise ParamartError("style_blend and style_masks do not combine: masks already say where each style goes")
     objective = Objective(vgg)
     with torch.no_grad():
         if content is not None and content_weight > 0 and content_layers:
             feats = vgg(content, content_layers)
             for layer, w in zip(content_layers, _layer_weights(content_layers, content_layer_weights, "content")):
                 objective.add("content", ContentLoss(feats[layer]), content_weight * w, layer)
-        if styles and style_weight > 0 and style_layers:
+        if styles and style_weight > 0 and style_layers and style_masks is not None:
+            _add_guided_style(objective, vgg, styles, style_masks, style_weight,
+                              list(zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style"))))
+        elif styles and style_weight > 0 and style_layers:
             blend = blend_weights(len(styles), style_blend)
             grams = {layer: 0.0 for layer in style_layers}
             for style, b in zip(styles, blend):
@@ -105,8 +127,21 @@ def style_transfer(
                     grams[layer] = grams[layer] + b * gram_matrix(feats[layer])
             for layer, w in zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style")):
                 objective.add("style", StyleLoss(target_gram=grams[layer]), style_weight * w, layer)
+    if dream_weight > 0:
+        channels = None if dream_channels is None or len(dream_channels) == 0 else list(dream_channels)
+        objective.add("dream", ActivationLoss(channels), dream_weight, dream_layer)
     if tv_weight > 0:
         objective.add("tv", TVLoss(), tv_weight)
     if not objective.groups:
         raise ParamartError("the objective is empty: give a style image or a content image with a positive weight")
     return objective
+
+
+def _add_guided_style(objective: Objective, vgg: VGG19, styles, masks, style_weight: float, layers) -> None:
+    """One guided Gram term per (style, layer): the whole style image is the target of its region."""
+    for style, mask in zip(styles, masks):
+        feats = vgg(style, [layer for layer, _ in layers])
+        share = float(mask.mean())
+        for layer, w in layers:
+            loss = GuidedStyleLoss(gram_matrix(feats[layer]), mask.to(style.device))
+            objective.add("style", loss, style_weight * w * share, layer)

@@ -29,8 +29,7 @@ def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timel
     t = cfg.timelapse
     if not t.enabled:
         return None
-    total = sum(cfg.schedule.steps) if cfg.get("schedule") and cfg.schedule.get("steps") else cfg.steps
-    every = t.every if t.every is not None else auto_every(total, t.frames)
+    every = t.every if t.every is not None else auto_every(cfg.steps, t.frames)
     return Timelapse(out, canvas, every=every, fps=t.fps, hold_seconds=t.hold_seconds, max_size=t.max_size,
                      mp4=t.mp4)
 

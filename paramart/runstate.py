@@ -290,6 +290,11 @@ class RunState:
             set_rng_state(ckpt["rng"])
         log.info("resuming %s from step %d", resume.run_dir, self.step)
 
+    def next_stage(self, optimizer: torch.optim.Optimizer) -> None:
+        """A multi-scale run moved to its next scale: a new optimizer over the rescaled parameters."""
+        self.optimizer = optimizer
+        self._good = _copy_state(self.param)
+
     # -- during the loop
 
     def on_log(self, entry: Progress) -> None:

@@ -13,6 +13,16 @@ Rendering at another size is each parameterization's business, and it says how i
 ``resampling`` (``paramart-render`` prints it). Coordinate-based ones (CPPNs) set
 ``tileable = True`` and override :meth:`Parameterization.render_region` to evaluate only the
 requested pixels, so an image of any size can be rendered tile by tile in bounded memory.
+
+Multi-scale seam (``schedule.scales``, see :mod:`paramart.multiscale`): between scales
+the runner calls ``param.rescale((height, width))`` once, then builds a fresh optimizer
+over ``param.parameters()`` and expects ``param()`` to render at the new size. The
+default below only updates ``self.size``, which is right for resolution-free
+parameterizations that render at ``self.size`` (a CPPN evaluated on a coordinate grid).
+Grid-based ones override it and replace their parameters with resampled ones (``Pixel``
+resamples its canvas; a Fourier parameterization can zero-pad or crop its spectrum),
+calling ``super().rescale(size)`` first. Random starting noise should come from
+:func:`paramart.noise.grain_noise` so that ``param.grain`` means the same everywhere.
 """
 
 from __future__ import annotations
@@ -58,6 +68,16 @@ class Parameterization(nn.Module):
     def constrain(self) -> None:
         """Called after every optimizer step; a parameterization may project its parameters
         back into their valid set here (raw pixels clamp to [0, 1]). Default: nothing."""
+
+    @torch.no_grad()
+    def rescale(self, size: tuple[int, int]) -> None:
+        """Move to a new training canvas ``size``, keeping what was learned (multi-scale).
+
+        Default: resolution-free, only ``self.size`` changes. Parameterizations that store
+        a grid of the canvas size must override this and resample that grid; parameters
+        may be replaced (the runner makes a new optimizer after every rescale).
+        """
+        self.size = (int(size[0]), int(size[1]))
 
     @torch.no_grad()
     def render(self, size: tuple[int, int] | None = None) -> torch.Tensor:
