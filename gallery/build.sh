@@ -17,7 +17,7 @@ common=(size=$SIZE steps=$STEPS progress=false seed=0 content=$IMG/chelsea_cat.p
 paintings=$IMG/starry_night.jpg,$IMG/great_wave_off_kanagawa.jpg,$IMG/the_scream.jpg
 
 # 1. every parameterization on three paintings (Adam; each its own learning rate)
-for p in "pixel 0.03" "fft 0.05" "cppn 0.01" "fourier_cppn 0.005"; do
+for p in "pixel 0.1" "fft 0.05" "cppn 0.01" "fourier_cppn 0.005"; do
   set -- $p
   paramart -m "${common[@]}" param=$1 optim=adam optim.lr=$2 style=$paintings \
     hydra.sweep.dir=$RUNS/1-params/$1

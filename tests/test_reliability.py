@@ -406,7 +406,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_step(tmp_path, monkeypatch, opti
         assert good == 5
     monkeypatch.undo()
     straight = paramart.stylize(steps=good, out_dir=tmp_path / "straight", **quick)
-    assert torch.allclose(ckpt["state"]["pixels"], straight.param.pixels.detach(), atol=1e-6)
+    assert torch.allclose(ckpt["state"]["logits"], straight.param.logits.detach(), atol=1e-6)
     assert (_pixels(tmp_path / "nan" / "final.png") == _pixels(tmp_path / "straight" / "final.png")).all()
     rows = (tmp_path / "nan" / "losses.csv").read_text().splitlines()
     assert len(rows) == good + 1 and "nan" not in rows[-1]

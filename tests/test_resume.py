@@ -41,7 +41,7 @@ def test_resume_equals_a_straight_run(tmp_path, optim, half):
     resumed = _run(tmp_path, "second", f"optim={optim}", f"steps={2 * half}", f"resume={tmp_path / 'first'}")
 
     assert [r.step for r in resumed.history.rows] == list(range(half + 1, 2 * half + 1))
-    a, b = straight.param.pixels.detach(), resumed.param.pixels.detach()
+    a, b = straight.param.logits.detach(), resumed.param.logits.detach()
     assert torch.allclose(a, b, atol=1e-6, rtol=0), (a - b).abs().max()
     # the log reads as one run: the first half copied, the second continuing it
     one, two = _rows(tmp_path / "straight"), _rows(tmp_path / "second")
@@ -132,7 +132,7 @@ def test_a_signal_saves_the_finished_step_and_resumes_exactly(tmp_path, monkeypa
 
     resumed = _run(tmp_path, "resumed", "optim=adam", "steps=8", f"resume={tmp_path / 'stopped'}")
     straight = _run(tmp_path, "straight", "optim=adam", "steps=8")
-    assert torch.allclose(resumed.param.pixels, straight.param.pixels, atol=1e-6, rtol=0)
+    assert torch.allclose(resumed.param.logits, straight.param.logits, atol=1e-6, rtol=0)
 
 
 def test_a_hard_interrupt_keeps_the_last_finished_step(tmp_path, monkeypatch):

@@ -112,7 +112,7 @@ def colour_shift():
     shifts = {}
     for mode in ("null", "luminance", "histogram"):
         r = paramart.stylize(content="sample:chelsea", style="sample:hubble_deep_field", size=40, steps=20,
-                             seed=0, overrides=["optim.lr=0.05", "objective.style_weight=1000",
+                             seed=0, overrides=["optim.lr=0.2", "objective.style_weight=1000",
                                                 f"preserve_color={mode}"], **ADAM)
         shifts[mode] = float((r.image.mean((0, 2, 3)) - content.mean((0, 2, 3))).abs().max())
     return shifts
@@ -156,7 +156,7 @@ def test_grain_moves_the_noise_power_to_low_frequencies():
 def test_pixel_noise_init_is_made_of_grain_sized_blocks():
     torch.manual_seed(0)
     p = Pixel((30, 40), init="noise", noise_scale=0.2, grain=10)
-    px = p.pixels.detach()
+    px = p.logits.detach()
     block = px[..., 10:20, 20:30]
     assert torch.all(block == block[..., :1, :1])
     assert not torch.equal(px[..., 0, 0], px[..., 0, 10])
