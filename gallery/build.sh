@@ -4,7 +4,7 @@
 # Runs the sweeps below into gallery_runs/ (scratch, git-ignored), then builds the static
 # site gallery/index.html + gallery/pieces/ from them. The inputs are the public-domain
 # paintings and CC0 photos of ../shared/images (see its MANIFEST.md); only outputs are
-# committed. About 25 minutes on 2 CPU cores; SIZE=512 STEPS=300 for a GPU.
+# committed. About 12 minutes on 2 CPU cores (venv activated); SIZE=512 STEPS=300 for a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=${IMG:-../shared/images}

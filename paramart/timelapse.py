@@ -9,6 +9,7 @@ MP4 (when the optional ``imageio-ffmpeg`` is installed) is encoded as a stream.
 from __future__ import annotations
 
 import importlib.util
+import math
 import shutil
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from paramart.images import atomic_write, fit_size, to_pil
 
 
 def auto_every(steps: int, frames: int) -> int:
-    """Capture interval giving about ``frames`` frames over ``steps`` steps."""
-    return max(1, round(steps / max(1, frames)))
+    """Capture interval giving at most about ``frames`` frames over ``steps`` steps."""
+    return max(1, math.ceil(steps / max(1, frames)))
 
 
 class Timelapse:
