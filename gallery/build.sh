@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 IMG=${IMG:-../shared/images}
 SIZE=${SIZE:-192}
 STEPS=${STEPS:-120}
+TEXSIZE=${TEXSIZE:-128}
 RUNS=${RUNS:-gallery_runs}
 [ -d "$IMG" ] || { echo "gallery/build.sh: $IMG not found (the shared public-domain images)" >&2; exit 2; }
 rm -rf "$RUNS"
@@ -17,14 +18,14 @@ common=(size=$SIZE steps=$STEPS progress=false seed=0 content=$IMG/chelsea_cat.p
 paintings=$IMG/starry_night.jpg,$IMG/great_wave_off_kanagawa.jpg,$IMG/the_scream.jpg
 
 # 1. every parameterization on three paintings (Adam; each its own learning rate)
-for p in "pixel 0.1" "fft 0.05" "cppn 0.01" "fourier_cppn 0.005"; do
+for p in "a pixel 0.1" "b fft 0.05" "c cppn 0.01" "d fourier_cppn 0.005"; do
   set -- $p
-  paramart -m "${common[@]}" param=$1 optim=adam optim.lr=$2 style=$paintings \
-    hydra.sweep.dir=$RUNS/1-params/$1
+  paramart -m "${common[@]}" param=$2 optim=adam optim.lr=$3 style=$paintings \
+    hydra.sweep.dir=$RUNS/1-params/$1-$2
 done
 
 # 2. texture synthesis from a photo, from noise of three grain sizes
-paramart -m experiment=texture size=$SIZE steps=$STEPS progress=false style=$IMG/texture_gravel.png,$IMG/composition_vii.jpg \
+paramart -m experiment=texture size=$TEXSIZE steps=$STEPS progress=false style=$IMG/texture_gravel.png,$IMG/composition_vii.jpg \
   param.grain=1,8,30 hydra.sweep.dir=$RUNS/2-texture
 
 # 3. artists' techniques: two styles placed by masks, colour preservation, a dream

@@ -76,7 +76,11 @@ def _title(p: Piece) -> str:
     content = f.get("content")
     if content:
         what += f" on {Path(str(content).removeprefix('sample:')).stem}"
-    return f"{what} · {f.get('param', '?')}"
+    # the overrides that say what kind of piece this is (a dream, a grain size ...)
+    kind = [o for o in p.overrides if o.split("=")[0] in ("experiment", "param.grain", "preserve_color")]
+    if not styles and not content and any("dream" in k for k in kind):
+        what = "dream"
+    return " · ".join([what, str(f.get("param", "?")), *kind])
 
 
 def _settings(p: Piece) -> list[tuple[str, str]]:

@@ -28,12 +28,12 @@ def plot_losses(csv_path: str | Path, out_path: str | Path, title: str | None = 
     if not cols or not cols.get("step"):
         return None
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
-    for key, values in cols.items():
-        if key in ("step", "seconds") or not any(v > 0 for v in values):
-            continue
+    series = {k: v for k, v in cols.items() if k not in ("step", "seconds") and any(x != 0 for x in v)}
+    for key, values in series.items():
         ax.plot(cols["step"], values, label=key, linewidth=2 if key == "total" else 1.2,
                 color="black" if key == "total" else None)
-    ax.set_yscale("log")
+    # Log scale for losses; a dream (activation) term is negative, so then symmetric log.
+    ax.set_yscale("log" if all(x > 0 for v in series.values() for x in v) else "symlog")
     ax.set_xlabel("step")
     ax.set_ylabel("weighted loss")
     ax.grid(True, which="both", alpha=0.3)

@@ -25,7 +25,7 @@ class PixelConfig(ParamConfig):
     _target_: str = "paramart.params.pixel.Pixel"
     #: auto (the content image when there is one, else noise) | content | noise
     init: str = MISSING
-    #: standard deviation of the Gaussian noise around mid-grey for noise init
+    #: spread of the starting noise around mid-grey for noise init (std of logits / 4)
     noise_scale: float = MISSING
     #: size in px of the noise's blocks for noise init (1 = per-pixel; 8 or 30 = coarse blobs)
     grain: int = MISSING
@@ -52,7 +52,10 @@ class Pixel(Parameterization):
                 raise ParamartError("param.init=content needs a content image; use param.init=noise")
             start = resize(init_image.float(), self.size).clone()
         elif init == "noise":
-            start = 0.5 + noise_scale * grain_noise(self.size, grain, upsample=grain_upsample)
+            # Drawn in logit space (4 = 1 / sigmoid'(0)): about noise_scale around mid-grey, but
+            # never pinned at 0 or 1, where the sigmoid's gradient vanishes. Clamped noise left
+            # saturated grain blocks that no optimiser could move (seen in grain=8/30 textures).
+            start = torch.sigmoid(4 * noise_scale * grain_noise(self.size, grain, upsample=grain_upsample))
         else:
             raise ParamartError(f"param.init must be auto, content or noise, not {init!r}")
         self.logits = torch.nn.Parameter(torch.logit(start.clamp(EPS, 1 - EPS)))
