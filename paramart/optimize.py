@@ -89,7 +89,6 @@ def optimize(
     try:
         for step in range(start_step, start_step + steps):
             optimizer.step(closure)
-            param.constrain()
             bar.update(1)
             done = step + 1
             if done % max(1, log_every) == 0 or done == start_step + steps:

@@ -65,11 +65,6 @@ class Parameterization(nn.Module):
         raise NotImplementedError
 
     @torch.no_grad()
-    def constrain(self) -> None:
-        """Called after every optimizer step; a parameterization may project its parameters
-        back into their valid set here (raw pixels clamp to [0, 1]). Default: nothing."""
-
-    @torch.no_grad()
     def rescale(self, size: tuple[int, int]) -> None:
         """Move to a new training canvas ``size``, keeping what was learned (multi-scale).
 
