@@ -176,6 +176,9 @@ def run(
     When ``out_dir`` is given, ``final.png``, ``losses.csv`` and ``checkpoint.pt`` go there
     (see :mod:`paramart.runstate` for periodic saves, stopping and ``resume=``).
     """
+    t_start = time.perf_counter()
+    if cfg.max_seconds is not None and cfg.max_seconds <= 0:
+        raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
     # Inputs first: bad paths fail before any model is loaded.
     content_img = _open(content if content is not None else cfg.content, cfg.max_input_pixels) if (
         content is not None or cfg.content is not None) else None
@@ -209,6 +212,7 @@ def run(
     vgg = VGG19(cfg.model.weights, pooling=cfg.model.pooling.value if hasattr(cfg.model.pooling, "value")
                 else cfg.model.pooling, last_layer=deepest(needed_layers(cfg)),
                 preprocess=cfg.model.preprocess).to(device)
+    vgg.configure(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
     out = Path(out_dir) if out_dir is not None else None
     timelapse = make_timelapse(cfg, out, size) if out is not None else None
 
@@ -219,7 +223,11 @@ def run(
     state: RunState | None = None
     history = History()
     done = 0
+    planned = 0
     for longest, steps in plan:
+        planned += steps
+        # a time budget is shared out like the steps: each scale ends by its share of it
+        deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
         stage = _build_stage(cfg, vgg, content_img, style_imgs, longest, color, warp, device)
         if param is None:
             param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
@@ -249,9 +257,11 @@ def run(
 
         with state.guard():
             part = optimize(param, stage.objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
-                            progress=cfg.progress, on_log=on_log, on_step=on_step)
+                            progress=cfg.progress, on_log=on_log, on_step=on_step, deadline=deadline)
         history.rows += part.rows
-        done += steps
+        history.steps += part.steps
+        history.evaluations += part.evaluations
+        done += part.steps
     image = color.finish(param.render(), stage.content).cpu()
     state.finish(image)
     if out is not None:

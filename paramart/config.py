@@ -26,6 +26,12 @@ class ModelConfig:
     pooling: Pooling = MISSING
     #: auto | caffe (BGR 0-255 minus mean) | imagenet (RGB mean/std)
     preprocess: str = MISSING
+    #: auto | fp32 | bf16 (autocast for VGG; Gram matrices and losses stay float32)
+    precision: str = MISSING
+    #: auto (on CUDA) | true | false: NHWC memory layout for the convolutions
+    channels_last: Any = MISSING
+    #: false | true | reduce-overhead | max-autotune: torch.compile the feature extractor
+    compile: Any = MISSING
 
 
 @dataclass
@@ -82,6 +88,8 @@ class TimelapseConfig:
     max_size: int = MISSING
     #: also write timelapse.mp4; null = when imageio-ffmpeg is installed
     mp4: bool | None = MISSING
+    #: keep the frames/*.png (one per captured step, file times = when captured)
+    keep_frames: bool = False
 
 
 @dataclass
@@ -144,6 +152,9 @@ class Config:
     checkpoint_every: int = MISSING
     #: a run folder (or checkpoint.pt) to continue from; steps= counts from its start
     resume: str | None = MISSING
+    #: stop after this many seconds (from the start of the run) and save as if finished;
+    #: null = no limit. With a schedule each scale gets its share of the time.
+    max_seconds: float | None = None
 
 
 @dataclass

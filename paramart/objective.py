@@ -110,23 +110,22 @@ def style_transfer(
     if style_masks is not None and style_blend:
         raise ParamartError("style_blend and style_masks do not combine: masks already say where each style goes")
     objective = Objective(vgg)
-    with torch.no_grad():
-        if content is not None and content_weight > 0 and content_layers:
-            feats = vgg(content, content_layers)
-            for layer, w in zip(content_layers, _layer_weights(content_layers, content_layer_weights, "content")):
-                objective.add("content", ContentLoss(feats[layer]), content_weight * w, layer)
-        if styles and style_weight > 0 and style_layers and style_masks is not None:
-            _add_guided_style(objective, vgg, styles, style_masks, style_weight,
-                              list(zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style"))))
-        elif styles and style_weight > 0 and style_layers:
-            blend = blend_weights(len(styles), style_blend)
-            grams = {layer: 0.0 for layer in style_layers}
-            for style, b in zip(styles, blend):
-                feats = vgg(style, style_layers)
-                for layer in style_layers:
-                    grams[layer] = grams[layer] + b * gram_matrix(feats[layer])
-            for layer, w in zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style")):
-                objective.add("style", StyleLoss(target_gram=grams[layer]), style_weight * w, layer)
+    if content is not None and content_weight > 0 and content_layers:
+        feats = targets(vgg, content, content_layers)
+        for layer, w in zip(content_layers, _layer_weights(content_layers, content_layer_weights, "content")):
+            objective.add("content", ContentLoss(feats[layer]), content_weight * w, layer)
+    if styles and style_weight > 0 and style_layers and style_masks is not None:
+        _add_guided_style(objective, vgg, styles, style_masks, style_weight,
+                          list(zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style"))))
+    elif styles and style_weight > 0 and style_layers:
+        blend = blend_weights(len(styles), style_blend)
+        grams = {layer: 0.0 for layer in style_layers}
+        for style, b in zip(styles, blend):
+            style_grams = targets(vgg, style, style_layers, gram_matrix)
+            for layer in style_layers:
+                grams[layer] = grams[layer] + b * style_grams[layer]
+        for layer, w in zip(style_layers, _layer_weights(style_layers, style_layer_weights, "style")):
+            objective.add("style", StyleLoss(target_gram=grams[layer]), style_weight * w, layer)
     if dream_weight > 0:
         channels = None if dream_channels is None or len(dream_channels) == 0 else list(dream_channels)
         objective.add("dream", ActivationLoss(channels), dream_weight, dream_layer)
@@ -137,11 +136,22 @@ def style_transfer(
     return objective
 
 
+def targets(vgg: VGG19, image: torch.Tensor, layers: Sequence[str], reduce=None) -> dict[str, torch.Tensor]:
+    """The features of ``image`` at ``layers`` (or ``reduce`` of them, e.g. their Gram
+    matrices), computed once under ``torch.inference_mode`` (no autograd bookkeeping, no
+    version counters) with the network's precision settings, then cloned into ordinary
+    tensors so that the losses may save them for backward."""
+    with torch.inference_mode():
+        feats = vgg(image, layers)
+        out = {k: v if reduce is None else reduce(v) for k, v in feats.items()}
+    return {k: v.clone() for k, v in out.items()}
+
+
 def _add_guided_style(objective: Objective, vgg: VGG19, styles, masks, style_weight: float, layers) -> None:
     """One guided Gram term per (style, layer): the whole style image is the target of its region."""
     for style, mask in zip(styles, masks):
-        feats = vgg(style, [layer for layer, _ in layers])
+        grams = targets(vgg, style, [layer for layer, _ in layers], gram_matrix)
         share = float(mask.mean())
         for layer, w in layers:
-            loss = GuidedStyleLoss(gram_matrix(feats[layer]), mask.to(style.device))
+            loss = GuidedStyleLoss(grams[layer], mask.to(style.device))
             objective.add("style", loss, style_weight * w * share, layer)

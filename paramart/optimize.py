@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ class Progress:
 @dataclass
 class History:
     rows: list[Progress] = field(default_factory=list)
+    #: steps taken (fewer than asked when a time budget ran out)
+    steps: int = 0
+    #: objective evaluations (forward + backward passes); L-BFGS's line search takes several a step
+    evaluations: int = 0
 
     @property
     def last(self) -> Progress | None:
@@ -60,11 +65,14 @@ def optimize(
     progress: bool = True,
     on_log: Callable[[Progress], None] | None = None,
     on_step: Callable[[int], None] | None = None,
+    deadline: float | None = None,
 ) -> History:
     """Run ``steps`` optimizer steps (one L-BFGS iteration counts as one step).
 
     Every ``log_every`` steps, and at the last step, the current losses are recorded and
     passed to ``on_log``. ``on_step(step)`` runs after every step (snapshots, time-lapse).
+    With ``deadline`` (a ``time.perf_counter()`` value) the loop also ends after the first
+    step that finishes past it.
     """
     history = History()
     last: dict[str, float] = {}
@@ -74,14 +82,17 @@ def optimize(
         optimizer.zero_grad(set_to_none=True)
         terms = objective(param())
         total = sum(terms.values())
-        if not torch.isfinite(total):
+        # one device-to-host copy per evaluation for the finiteness check and the log
+        values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
+        if not math.isfinite(values[0]):
             raise NonFiniteLoss(
-                f"the loss became {total.item()} at step {step + 1}; lower the learning rate or the loss weights"
+                f"the loss became {values[0]} at step {step + 1}; lower the learning rate or the loss weights"
             )
         total.backward()
+        history.evaluations += 1
         last.clear()
-        last.update({k: v.item() for k, v in terms.items()})
-        last["total"] = total.item()
+        last.update(zip(terms, values[1:]))
+        last["total"] = values[0]
         return total
 
     bar = tqdm(total=start_step + steps, initial=start_step, disable=not progress, unit="step",
@@ -91,7 +102,9 @@ def optimize(
             optimizer.step(closure)
             bar.update(1)
             done = step + 1
-            if done % max(1, log_every) == 0 or done == start_step + steps:
+            history.steps += 1
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if done % max(1, log_every) == 0 or done == start_step + steps or out_of_time:
                 terms = {k: v for k, v in last.items() if k != "total"}
                 entry = Progress(done, last["total"], terms, time.perf_counter() - t0)
                 history.rows.append(entry)
@@ -100,6 +113,8 @@ def optimize(
                     on_log(entry)
             if on_step is not None:
                 on_step(done)
+            if out_of_time:
+                break
     finally:
         bar.close()
     return history

@@ -31,7 +31,7 @@ def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timel
         return None
     every = t.every if t.every is not None else auto_every(cfg.steps, t.frames)
     return Timelapse(out, canvas, every=every, fps=t.fps, hold_seconds=t.hold_seconds, max_size=t.max_size,
-                     mp4=t.mp4)
+                     mp4=t.mp4, keep_frames=t.keep_frames)
 
 
 def _thumbnail(image: Image.Image, path: Path) -> None:
@@ -64,6 +64,9 @@ def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.
         "style_weight": cfg.objective.style_weight,
         "tv_weight": cfg.objective.tv_weight,
         "seconds": round(last.seconds, 2) if last else 0.0,
+        "evaluations": history.evaluations,
+        "evaluations_per_step": round(history.evaluations / history.steps, 3) if history.steps else None,
+        "precision": cfg.model.precision,
         "final_loss": last.total if last else None,
         "losses": last.terms if last else {},
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),

@@ -30,7 +30,7 @@ class Timelapse:
     """Collects frames of a run (across scales: all frames share one frame size)."""
 
     def __init__(self, out_dir: str | Path, canvas: tuple[int, int], *, every: int, fps: float,
-                 hold_seconds: float, max_size: int, mp4: bool | None = None):
+                 hold_seconds: float, max_size: int, mp4: bool | None = None, keep_frames: bool = False):
         self.dir = Path(out_dir)
         self.frames_dir = self.dir / "frames"
         self.frames_dir.mkdir(parents=True, exist_ok=True)
@@ -40,6 +40,7 @@ class Timelapse:
         h, w = canvas
         self.frame_size = fit_size(w, h, min(max_size, max(h, w)))  # (h, w), never upscaled
         self.mp4 = importlib.util.find_spec("imageio_ffmpeg") is not None if mp4 is None else mp4
+        self.keep_frames = keep_frames
         self.count = 0
         self.last_step = -1
 
@@ -59,8 +60,10 @@ class Timelapse:
     def _frame_paths(self) -> list[Path]:
         return sorted(self.frames_dir.glob("*.png"))
 
-    def write(self, keep_frames: bool = False) -> list[Path]:
-        """Assemble ``timelapse.gif`` (and ``timelapse.mp4``); the last frame is held."""
+    def write(self, keep_frames: bool | None = None) -> list[Path]:
+        """Assemble ``timelapse.gif`` (and ``timelapse.mp4``); the last frame is held.
+        ``frames/`` is removed afterwards unless frames are kept."""
+        keep_frames = self.keep_frames if keep_frames is None else keep_frames
         paths = self._frame_paths()
         if not paths:
             return []
