@@ -39,13 +39,14 @@ import time
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paramart.api import canvas_size  # noqa: E402
 from paramart.evaluate import GatysScore  # noqa: E402
-from paramart.images import resolve  # noqa: E402
+from paramart.images import fit_size, load_image, resolve  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -78,8 +79,28 @@ def run_process(cmd: list[str], log: Path, timeout: float | None = None) -> dict
 
 # -- the two command lines ----------------------------------------------------------------
 
+def presized(a, size: int, work: Path) -> tuple[str, str]:
+    """The content and style images resized once (Lanczos) to the canvas and style size.
+
+    Each tool would otherwise resize them its own way (pastiche: bilinear without
+    antialiasing; paramart: Lanczos), which gives different Gram targets: each tool would
+    then be judged against targets it did not optimise for. Given images at the final
+    size, neither tool resamples (both resize to the size they already have, a copy)."""
+    folder = work / f"inputs_{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, src in (("content", a.content_path), ("style", a.style_path)):
+        image = load_image(src)
+        h, w = fit_size(image.width, image.height, size)
+        path = folder / f"{name}.png"
+        image.resize((w, h), Image.Resampling.LANCZOS).save(path)
+        paths.append(str(path))
+    return paths[0], paths[1]
+
+
 def pastiche_cmd(a, size: int, steps: int, out: Path, workspace: Path | None = None, every: int = 1) -> list[str]:
-    cmd = [str(BIN / "pastiche"), "--content", a.content_path, "--styles", a.style_path,
+    content, style = a.inputs[size]
+    cmd = [str(BIN / "pastiche"), "--content", content, "--styles", style,
            "--size", str(size), "--style-size", str(size), "--num-steps", str(steps),
            "--optimizer", "lbfgs", "--device", a.device, "--seed", "0", "--info-step", "1",
            "--output", str(out)]
@@ -90,19 +111,25 @@ def pastiche_cmd(a, size: int, steps: int, out: Path, workspace: Path | None = N
 
 def paramart_cmd(a, size: int, steps: int, run_dir: Path, extra: list[str], scorer: GatysScore) -> list[str]:
     hw = canvas_size(scorer.content_image, size)
-    return [str(BIN / "paramart"), f"content={a.content_path}", f"style={a.style_path}", f"size={size}",
+    content, style = a.inputs[size]
+    return [str(BIN / "paramart"), f"content={content}", f"style={style}", f"size={size}",
             f"steps={steps}", "seed=0", f"device={a.device}", "progress=false", "log_every=1",
             "timelapse.enabled=false", f"hydra.run.dir={run_dir}", *scorer.matched_overrides(hw), *extra]
 
 
-def pastiche_step_times(log: Path) -> dict[int, float]:
-    """pastiche prints ``step elapsed loss`` lines (elapsed since its main() began)."""
+def pastiche_log(log: Path) -> dict[int, tuple[float, float]]:
+    """pastiche prints ``step elapsed loss`` lines (elapsed since its main() began; the loss
+    is the one evaluated at the start of that step, i.e. of the image after the step before)."""
     rows = {}
     for line in log.read_text().splitlines():
-        m = re.match(r"^(\d+)\s+([\d.]+)\s+[\d.eE+-]+\s*$", line)
+        m = re.match(r"^(\d+)\s+([\d.]+)\s+([\d.eE+-]+)\s*$", line)
         if m:
-            rows[int(m.group(1))] = float(m.group(2))
+            rows[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
     return rows
+
+
+def pastiche_step_times(log: Path) -> dict[int, float]:
+    return {step: elapsed for step, (elapsed, _) in pastiche_log(log).items()}
 
 
 def paramart_step_times(run_dir: Path) -> dict[int, float]:
@@ -118,10 +145,11 @@ def per_step(times: dict[int, float], warmup: int) -> float:
 # -- parts -----------------------------------------------------------------------------------
 
 PARAMART_SPEED_ROWS = {
-    # name: overrides (all matched to pastiche's objective)
+    # name: overrides (all matched to pastiche's objective). paramart's default L-BFGS has
+    # pastiche's settings (no line search) since 2026-11-21; strong Wolfe was the default before.
     "paramart, pastiche's L-BFGS settings, fp32": ["optim.line_search_fn=null", "model.precision=fp32"],
     "paramart, pastiche's L-BFGS settings, default precision": ["optim.line_search_fn=null"],
-    "paramart, default L-BFGS (strong Wolfe), default precision": [],
+    "paramart, L-BFGS strong Wolfe, default precision": ["optim.line_search_fn=strong_wolfe"],
 }
 
 
@@ -155,7 +183,8 @@ def speed(a, scorer_for, work: Path) -> list[dict]:
                 "s_per_step_runs": [r["s_per_step"] for r in runs],
                 "evals_per_step": statistics.median(r["evals_per_step"] for r in runs),
                 "peak_mib": statistics.median(r["peak_mib"] for r in runs),
-                "ratio_to_pastiche": sps / base,
+                # pastiche logs elapsed time to 0.1 s: too few or too short steps read as 0
+                "ratio_to_pastiche": sps / base if base > 0 else None,
             })
     return results
 
@@ -168,11 +197,16 @@ def _evals_per_step(run_dir: Path) -> float:
 
 PARAMART_SERIES_ROWS = {
     # key: (name, overrides)
-    "default": ("paramart (default: pixel, L-BFGS strong Wolfe, default precision)", []),
-    "fp32": ("paramart, fp32", ["model.precision=fp32"]),
+    "default": ("paramart (default: pixel, L-BFGS without line search, default precision)", []),
+    "strong_wolfe": ("paramart, L-BFGS strong Wolfe, default precision", ["optim.line_search_fn=strong_wolfe"]),
+    "fp32": ("paramart, L-BFGS strong Wolfe, fp32", ["optim.line_search_fn=strong_wolfe", "model.precision=fp32"]),
     # with a time budget each scale gets its share of the time: little at the cheap scales
-    "multiscale": ("paramart + coarse-to-fine [0.25, 0.5, 1], time shares [0.1, 0.2, 0.7]",
-                   ["schedule.scales=[0.25,0.5,1]", "schedule.shares=[0.1,0.2,0.7]"]),
+    "multiscale": ("paramart + coarse-to-fine [0.25, 0.5, 1], time shares [0.1, 0.2, 0.7], strong Wolfe",
+                   ["schedule.scales=[0.25,0.5,1]", "schedule.shares=[0.1,0.2,0.7]",
+                    "optim.line_search_fn=strong_wolfe"]),
+    "multiscale_short": ("paramart + coarse-to-fine [0.25, 0.5, 1], time shares [0.03, 0.07, 0.9], strong Wolfe",
+                         ["schedule.scales=[0.25,0.5,1]", "schedule.shares=[0.03,0.07,0.9]",
+                          "optim.line_search_fn=strong_wolfe"]),
 }
 
 
@@ -212,23 +246,43 @@ def series(a, scorer, work: Path, spec: str) -> dict:
     scored = {}
     for name, curve in curves.items():
         scored[name] = [{"seconds": t, **scorer(p)} for t, p in curve]
+    # the judge against pastiche's own loss: its snapshot after step k is what it evaluates
+    # at step k + 1 (the snapshot is rounded to 8 bits and clipped to 0-255; pastiche's
+    # float canvas is not)
+    printed = pastiche_log(work / "pastiche.log")
+    check = []
+    for (_, path), score in zip(curves["pastiche"], scored["pastiche"]):
+        step = int(Path(path).stem) if Path(path).parent == ws else None
+        if step is not None and step + 1 in printed and step % (10 * a.snapshot_every) == 0:
+            check.append({"step": step, "judge": score["total"], "pastiche_own": printed[step + 1][1]})
+    # pastiche's own loss against time; its clock starts at main(), after the imports: align
+    # its step 0 with the step-0 snapshot's file time
+    offset = curves["pastiche"][0][0] - printed[0][0] if 0 in printed else 0.0
+    own = [{"seconds": elapsed + offset, "total": loss} for _, (elapsed, loss) in sorted(printed.items())]
     return {"size": size, "budget_s": budget, "pastiche_steps": None if timed else steps,
-            "walls": walls, "curves": scored}
+            "walls": walls, "curves": scored, "judge_vs_pastiche_own_loss": check, "pastiche_own_curve": own}
 
 
 def summarise(series_result: dict) -> list[dict]:
     curves = series_result["curves"]
     ref = curves["pastiche"]
     ref_final = ref[-1]
+    own = series_result.get("pastiche_own_curve")
+    own_final = own[-1]["total"] if own else None
     rows = []
     for name, curve in curves.items():
         within = [c for c in curve if c["seconds"] <= series_result["budget_s"] + 1e-6] or curve[:1]
         reach = next((c["seconds"] for c in curve if c["total"] <= ref_final["total"]), None)
+        reach_own = None if own_final is None else next(
+            (c["seconds"] for c in curve if c["total"] <= own_final), None)
         rows.append({
             "tool": name, "loss_at_budget": within[-1]["total"], "content": within[-1]["content"],
             "style": within[-1]["style"], "seconds": within[-1]["seconds"],
             "time_to_pastiche_final": reach,
             "fraction_of_pastiche_time": None if reach is None else reach / ref_final["seconds"],
+            # against pastiche's own last loss (its float canvas, unclipped): the stricter bar
+            "pastiche_own_final": own_final, "time_to_pastiche_own_final": reach_own,
+            "fraction_of_pastiche_time_own": None if reach_own is None else reach_own / ref_final["seconds"],
         })
     return rows
 
@@ -245,7 +299,15 @@ def plot(results: dict, path: Path) -> None:
         for name, curve in s["curves"].items():
             ax.plot([c["seconds"] for c in curve], [c["total"] for c in curve], label=name,
                     lw=2 if name == "pastiche" else 1.4)
+        if s.get("pastiche_own_curve"):
+            own = s["pastiche_own_curve"]
+            ax.plot([c["seconds"] for c in own], [c["total"] for c in own], ":", color="C0", lw=1.2,
+                    label="pastiche's own loss (its float canvas, before clipping to 0-255 and saving)")
+        final = s["curves"]["pastiche"][-1]["total"]
+        ax.axhline(final, color="C0", lw=0.8, ls="--")
         ax.set_yscale("log")
+        low = min(c["total"] for curve in s["curves"].values() for c in curve)
+        ax.set_ylim(0.8 * low, 30 * final)  # the start (10-100x higher) is off the top
         ax.set_xlabel("wall-clock seconds since the process started")
         ax.set_ylabel("Gatys loss (pastiche's units, caffe VGG-19)")
         ax.set_title(f"{s['size']} px, {results['machine']['device']}")
@@ -285,28 +347,36 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "vs_pastiche.json")
     p.add_argument("--plot", type=Path, default=None)
     p.add_argument("--work", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
+    p.add_argument("--replot", type=Path, help="only redraw --plot from this results file")
     a = p.parse_args()
-    a.content_path, a.style_path = str(resolve(a.content)), str(resolve(a.style))
+    if a.replot:
+        plot(json.loads(a.replot.read_text()), a.plot)
+        return
+    # absolute: each tool runs in its own working folder
+    a.content_path, a.style_path = str(resolve(a.content).resolve()), str(resolve(a.style).resolve())
     work = a.work or Path(tempfile.mkdtemp(prefix="paramart_vs_pastiche_"))
     work.mkdir(parents=True, exist_ok=True)
     scorers: dict[int, GatysScore] = {}
+    a.inputs = {}
 
     def scorer_for(size: int) -> GatysScore:
         """The judge at this canvas size; the style target at the size both tools use."""
         if size not in scorers:
-            scorers[size] = GatysScore(a.content_path, a.style_path, size)
+            a.inputs[size] = presized(a, size, work)
+            scorers[size] = GatysScore(*a.inputs[size], size)
         return scorers[size]
 
     results = {"machine": machine(a.device), "content": a.content, "style": a.style,
                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "speed": [], "series": []}
+    a.out.parent.mkdir(parents=True, exist_ok=True)
     if a.speed:
         results["speed"] = speed(a, scorer_for, work)
+        a.out.write_text(json.dumps(results, indent=1))  # kept should a later part fail
     for spec in a.series:
         s = series(a, scorer_for(int(spec.split(":")[0])), work, spec)
         s["summary"] = summarise(s)
         results["series"].append(s)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(results, indent=1))
+        a.out.write_text(json.dumps(results, indent=1))
     if a.plot and results["series"]:
         plot(results, a.plot)
     print(json.dumps({"speed": results["speed"], "summaries": [s["summary"] for s in results["series"]]}, indent=1))

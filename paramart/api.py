@@ -39,7 +39,7 @@ from paramart.params.base import Parameterization
 from paramart.rundir import finish_run_dir, make_timelapse
 from paramart.runstate import RunState, explain_out_of_memory, load_resume
 from paramart.transforms import RandomWarp
-from paramart.vgg import VGG19, deepest
+from paramart.vgg import VGG19, check_speed_settings, deepest
 
 ImageInput = str | Image.Image
 
@@ -177,6 +177,7 @@ def run(
     (see :mod:`paramart.runstate` for periodic saves, stopping and ``resume=``).
     """
     t_start = time.perf_counter()
+    check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
     if cfg.max_seconds is not None and cfg.max_seconds <= 0:
         raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
     # Inputs first: bad paths fail before any model is loaded.

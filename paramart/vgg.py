@@ -226,27 +226,19 @@ class VGG19(nn.Module):
         ``compile``: ``torch.compile`` the feature extractor (false, true or a mode name such
         as ``max-autotune``); the first step then takes longer.
         """
+        check_speed_settings(precision, channels_last, compile)
         device = self.mean.device
         if precision == "auto":
             precision = "bf16" if bf16_is_fast(device) else "fp32"
-        if precision not in ("fp32", "bf16"):
-            raise ParamartError(f"model.precision must be auto, fp32 or bf16, not {precision!r}")
         if channels_last == "auto":
             channels_last = device.type == "cuda"
-        if not isinstance(channels_last, bool):
-            raise ParamartError(f"model.channels_last must be auto, true or false, not {channels_last!r}")
         self.precision = precision
-        self.channels_last = channels_last
+        self.channels_last = bool(channels_last)
         self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-        if compile in (False, None, "false", "off"):
+        if compile in _COMPILE_OFF:
             self._compiled = None
         else:
-            mode = None if compile in (True, "true", "default") else str(compile)
-            if mode not in (None, "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
-                raise ParamartError(
-                    f"model.compile must be false, true, reduce-overhead, max-autotune or "
-                    f"max-autotune-no-cudagraphs, not {compile!r}"
-                )
+            mode = None if compile in _COMPILE_DEFAULT else str(compile)
             self._compiled = torch.compile(self._features, mode=mode, dynamic=False)
         return self
 
@@ -286,6 +278,24 @@ class VGG19(nn.Module):
                     if len(out) == len(wanted):
                         break
         return out
+
+
+_COMPILE_OFF = (False, None, "false", "off")
+_COMPILE_DEFAULT = (True, "true", "default")
+_COMPILE_MODES = ("reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def check_speed_settings(precision, channels_last, compile) -> None:
+    """Refuse unknown ``model.precision`` / ``channels_last`` / ``compile`` values (before
+    anything is loaded)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ParamartError(f"model.precision must be auto, fp32 or bf16, not {precision!r}")
+    if channels_last != "auto" and not isinstance(channels_last, bool):
+        raise ParamartError(f"model.channels_last must be auto, true or false, not {channels_last!r}")
+    if compile not in _COMPILE_OFF + _COMPILE_DEFAULT + _COMPILE_MODES:
+        raise ParamartError(
+            f"model.compile must be false, true, {', '.join(_COMPILE_MODES)}, not {compile!r}"
+        )
 
 
 def _cpu_flags() -> set[str]:

@@ -175,3 +175,12 @@ def test_matched_objective_is_the_evaluators_loss(judge, net):
     score = judge(x)
     assert terms["content"].item() == pytest.approx(score["content"], rel=1e-4)
     assert terms["style"].item() == pytest.approx(score["style"], rel=1e-4)
+
+
+def test_bad_speed_settings_are_refused_before_the_model_loads(monkeypatch):
+    def no_model(*args, **kwargs):
+        raise AssertionError("VGG-19 was loaded before the settings were checked")
+
+    monkeypatch.setattr("paramart.api.VGG19", no_model)
+    with pytest.raises(ParamartError, match="model.compile"):
+        paramart.stylize(size=32, steps=1, progress=False, overrides=["model.compile=fastest"])
