@@ -39,6 +39,7 @@ def worker(spec: dict) -> dict:
     import torch
 
     from paramart.api import compose, resolve_device, run
+    from paramart.vgg import resolve_precision
 
     overrides = [f"param={spec['param']}", f"optim={spec['optim']}", f"size={spec['size']}",
                  f"steps={spec['steps']}", f"device={spec['device']}", f"content={spec['content']}",
@@ -62,17 +63,8 @@ def worker(spec: dict) -> dict:
     else:
         out["base_mib"] = base
         out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
-    out["precision"] = _precision_used(cfg)
+    out["precision"] = resolve_precision(cfg.model.precision, resolve_device(cfg.device))
     return out
-
-
-def _precision_used(cfg) -> str:
-    from paramart.api import resolve_device
-    from paramart.vgg import bf16_is_fast
-
-    if cfg.model.precision != "auto":
-        return cfg.model.precision
-    return "bf16" if bf16_is_fast(resolve_device(cfg.device)) else "fp32"
 
 
 def main() -> None:

@@ -249,7 +249,7 @@ def run(
 
         def on_step(step: int, stage: _Stage = stage, state: RunState = state, param: Parameterization = param) -> None:
             state.on_step(step)
-            if timelapse is not None and step % timelapse.every == 0:
+            if timelapse is not None and timelapse.due(step):
                 timelapse.capture(step, color.finish(param.render(), stage.content))
 
         def on_log(entry: Progress, stage_t0: float = time.perf_counter() - run_t0, state: RunState = state) -> None:
@@ -269,7 +269,7 @@ def run(
         if timelapse is not None:
             timelapse.capture(done, image, force=True)
             timelapse.write()
-        finish_run_dir(out, cfg, history, content_img, style_imgs, device)
+        finish_run_dir(out, cfg, history, content_img, style_imgs, device, precision=vgg.precision)
     return Result(image=image, history=history, param=param, out_dir=out)
 
 

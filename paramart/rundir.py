@@ -30,8 +30,10 @@ def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timel
     if not t.enabled:
         return None
     every = t.every if t.every is not None else auto_every(cfg.steps, t.frames)
+    # with a time budget the steps are only a cap: spread the frames over the time instead
+    every_seconds = cfg.max_seconds / t.frames if t.every is None and cfg.max_seconds is not None else None
     return Timelapse(out, canvas, every=every, fps=t.fps, hold_seconds=t.hold_seconds, max_size=t.max_size,
-                     mp4=t.mp4, keep_frames=t.keep_frames)
+                     mp4=t.mp4, keep_frames=t.keep_frames, every_seconds=every_seconds)
 
 
 def _thumbnail(image: Image.Image, path: Path) -> None:
@@ -41,7 +43,7 @@ def _thumbnail(image: Image.Image, path: Path) -> None:
 
 
 def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.Image | None,
-                   styles: list[Image.Image], device: torch.device) -> None:
+                   styles: list[Image.Image], device: torch.device, precision: str | None = None) -> None:
     """Write ``losses.png``, ``inputs/`` thumbnails and ``run.json``."""
     if (out / "losses.csv").is_file():
         plot_losses(out / "losses.csv", out / "losses.png")
@@ -66,7 +68,7 @@ def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.
         "seconds": round(last.seconds, 2) if last else 0.0,
         "evaluations": history.evaluations,
         "evaluations_per_step": round(history.evaluations / history.steps, 3) if history.steps else None,
-        "precision": cfg.model.precision,
+        "precision": precision or cfg.model.precision,  # what auto resolved to
         "final_loss": last.total if last else None,
         "losses": last.terms if last else {},
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),

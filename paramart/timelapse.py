@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import shutil
+import time
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -30,7 +31,8 @@ class Timelapse:
     """Collects frames of a run (across scales: all frames share one frame size)."""
 
     def __init__(self, out_dir: str | Path, canvas: tuple[int, int], *, every: int, fps: float,
-                 hold_seconds: float, max_size: int, mp4: bool | None = None, keep_frames: bool = False):
+                 hold_seconds: float, max_size: int, mp4: bool | None = None, keep_frames: bool = False,
+                 every_seconds: float | None = None):
         self.dir = Path(out_dir)
         self.frames_dir = self.dir / "frames"
         self.frames_dir.mkdir(parents=True, exist_ok=True)
@@ -41,21 +43,34 @@ class Timelapse:
         self.frame_size = fit_size(w, h, min(max_size, max(h, w)))  # (h, w), never upscaled
         self.mp4 = importlib.util.find_spec("imageio_ffmpeg") is not None if mp4 is None else mp4
         self.keep_frames = keep_frames
+        #: with a time budget: a frame every this many seconds instead of every ``every`` steps
+        self.every_seconds = every_seconds
         self.count = 0
         self.last_step = -1
+        self._last_time = time.perf_counter()
 
     def _frame(self, image: torch.Tensor) -> Image.Image:
         pil = to_pil(image)
         h, w = self.frame_size
         return pil if pil.size == (w, h) else pil.resize((w, h), Image.Resampling.LANCZOS)
 
+    def due(self, step: int) -> bool:
+        """Whether ``step`` gets a frame: on the step interval, or once ``every_seconds`` have
+        passed since the last frame."""
+        if step == self.last_step:
+            return False
+        if self.every_seconds is not None:
+            return time.perf_counter() - self._last_time >= self.every_seconds
+        return step % self.every == 0
+
     def capture(self, step: int, image: torch.Tensor, force: bool = False) -> None:
-        """Save a frame if ``step`` is on the interval (or ``force``)."""
-        if step == self.last_step or not (force or step % self.every == 0):
+        """Save a frame if ``step`` is due (or ``force``)."""
+        if step == self.last_step or not (force or self.due(step)):
             return
         self._frame(image).save(self.frames_dir / f"{self.count:06d}.png")
         self.count += 1
         self.last_step = step
+        self._last_time = time.perf_counter()
 
     def _frame_paths(self) -> list[Path]:
         return sorted(self.frames_dir.glob("*.png"))

@@ -228,8 +228,7 @@ class VGG19(nn.Module):
         """
         check_speed_settings(precision, channels_last, compile)
         device = self.mean.device
-        if precision == "auto":
-            precision = "bf16" if bf16_is_fast(device) else "fp32"
+        precision = resolve_precision(precision, device)
         if channels_last == "auto":
             channels_last = device.type == "cuda"
         self.precision = precision
@@ -309,6 +308,13 @@ def _cpu_flags() -> set[str]:
     except OSError:
         pass
     return set()
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``fp32`` or ``bf16``: what ``model.precision`` means on ``device`` (``auto`` resolved)."""
+    if precision == "auto":
+        return "bf16" if bf16_is_fast(device) else "fp32"
+    return precision
 
 
 def bf16_is_fast(device: torch.device) -> bool:

@@ -118,6 +118,16 @@ def test_max_seconds_stops_the_run_early_and_saves_it(tmp_path):
     assert facts["seconds"] < 3
 
 
+def test_time_lapse_under_a_time_budget_spreads_its_frames_over_the_time(tmp_path):
+    """steps= is only a cap under max_seconds: frames follow the clock, not 100000 steps."""
+    paramart.stylize(size=32, steps=100000, max_seconds=3, progress=False, out_dir=tmp_path,
+                     overrides=["timelapse.frames=6", "timelapse.keep_frames=true", "timelapse.mp4=false"])
+    frames = len(list((tmp_path / "frames").glob("*.png")))
+    assert 5 <= frames <= 9  # the start, about one per 0.5 s, the end
+    facts = json.loads((tmp_path / "run.json").read_text())
+    assert facts["precision"] in ("fp32", "bf16")  # what auto resolved to
+
+
 def test_max_seconds_must_be_positive():
     with pytest.raises(ParamartError, match="max_seconds"):
         paramart.stylize(size=32, steps=5, max_seconds=0, progress=False)
