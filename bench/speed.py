@@ -39,7 +39,7 @@ def worker(spec: dict) -> dict:
     import torch
 
     from paramart.api import compose, resolve_device, run
-    from paramart.vgg import resolve_precision
+    from paramart.model.vgg import resolve_precision
 
     overrides = [f"param={spec['param']}", f"optim={spec['optim']}", f"size={spec['size']}",
                  f"steps={spec['steps']}", f"device={spec['device']}", f"content={spec['content']}",

@@ -15,7 +15,7 @@ Parts (each optional):
 * ``--series SIZE:STEPS`` or ``SIZE:SECONDS s``: loss against wall-clock time. pastiche runs
   STEPS steps (or until SECONDS) saving a snapshot every ``--snapshot-every`` steps;
   paramart's variants then get the same wall time (``max_seconds``) and save time-lapse
-  frames. Every snapshot is scored afterwards by one judge (paramart/evaluate.py) and
+  frames. Every snapshot is scored afterwards by one judge (paramart/model/judge.py) and
   stamped with its file's time since its process started.
 
 Writes ``--out`` (JSON) and, with ``--plot``, a loss-against-time figure. Run it on a quiet
@@ -45,8 +45,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paramart.api import canvas_size  # noqa: E402
-from paramart.evaluate import GatysScore  # noqa: E402
-from paramart.images import fit_size, load_image, resolve  # noqa: E402
+from paramart.io.images import fit_size, load_image, resolve  # noqa: E402
+from paramart.model.judge import GatysScore  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

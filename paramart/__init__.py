@@ -5,13 +5,13 @@ VGG-19 content and Gram-matrix style losses, and gradients flow back into the pa
 """
 
 from paramart.api import Result, compose, run, stylize
-from paramart.checkpoint import load_checkpoint, param_from_checkpoint
 from paramart.errors import ParamartError
-from paramart.images import load_image, save_image, to_pil, to_tensor
-from paramart.objective import Objective, style_transfer
-from paramart.optimize import optimize
+from paramart.io.images import load_image, save_image, to_pil, to_tensor
+from paramart.model.vgg import LAYER_NAMES, VGG19
+from paramart.objectives.objective import Objective, style_transfer
 from paramart.params import Parameterization
-from paramart.vgg import LAYER_NAMES, VGG19
+from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
+from paramart.runner.loop import optimize
 
 __version__ = "0.1.0"
 

@@ -27,19 +27,19 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.color import ColorPreservation
 from paramart.config import register_configs
 from paramart.errors import ParamartError
-from paramart.images import fit_size, load_image, to_pil, to_tensor
-from paramart.masks import style_masks
-from paramart.multiscale import stages
-from paramart.objective import Objective, style_transfer
-from paramart.optimize import History, Progress, make_optimizer, optimize
+from paramart.io.images import fit_size, load_image, to_pil, to_tensor
+from paramart.model.vgg import VGG19, check_speed_settings, deepest
+from paramart.objectives.color import ColorPreservation
+from paramart.objectives.masks import style_masks
+from paramart.objectives.objective import Objective, style_transfer
+from paramart.objectives.transforms import RandomWarp
+from paramart.outputs.rundir import finish_run_dir, make_timelapse
 from paramart.params.base import Parameterization
-from paramart.rundir import finish_run_dir, make_timelapse
-from paramart.runstate import RunState, explain_out_of_memory, load_resume
-from paramart.transforms import RandomWarp
-from paramart.vgg import VGG19, check_speed_settings, deepest
+from paramart.runner.loop import History, Progress, make_optimizer, optimize
+from paramart.runner.stages import stages
+from paramart.runner.state import RunState, explain_out_of_memory, load_resume
 
 ImageInput = str | Image.Image
 
@@ -174,7 +174,7 @@ def run(
 
     ``content``/``style`` may pass images directly (PIL or path), overriding the config's.
     When ``out_dir`` is given, ``final.png``, ``losses.csv`` and ``checkpoint.pt`` go there
-    (see :mod:`paramart.runstate` for periodic saves, stopping and ``resume=``).
+    (see :mod:`paramart.runner.state` for periodic saves, stopping and ``resume=``).
     """
     t_start = time.perf_counter()
     check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
@@ -218,8 +218,8 @@ def run(
     timelapse = make_timelapse(cfg, out, size) if out is not None else None
 
     # One stage per scale (one in all without a schedule): targets at that size, the
-    # parameterization carried up, a fresh optimizer (see paramart/multiscale.py).
-    # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runstate
+    # parameterization carried up, a fresh optimizer (see paramart/runner/stages.py).
+    # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runner.state
     param: Parameterization | None = None
     state: RunState | None = None
     history = History()

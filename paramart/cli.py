@@ -19,7 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from paramart.config import register_configs
 from paramart.errors import ParamartError
-from paramart.sweep import record_failure
+from paramart.runner.sweep import record_failure
 
 
 def fail(message: str) -> NoReturn:
@@ -63,7 +63,7 @@ def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -
         raise ParamartError(f"resume={cfg.resume}: its options no longer apply ({exc})") from None
     hydra_dir = HydraConfig.get().output_subdir
     if hydra_dir is not None:
-        from paramart.images import atomic_write
+        from paramart.io.images import atomic_write
 
         for name, node in (("config.yaml", cfg), ("overrides.yaml", OmegaConf.create(merged))):
             text = OmegaConf.to_yaml(node)
@@ -74,7 +74,7 @@ def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
 def _paramart(cfg: DictConfig) -> None:
     from paramart.api import run
-    from paramart.runstate import Interrupted, stop_on_signals
+    from paramart.runner.state import Interrupted, stop_on_signals
 
     hydra_cfg = HydraConfig.get()
     out_dir = hydra_cfg.runtime.output_dir
@@ -103,7 +103,7 @@ def _paramart(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="gallery")
 def _gallery(cfg: DictConfig) -> None:
-    from paramart.gallery import build_gallery
+    from paramart.outputs.gallery import build_gallery
 
     runs = [cfg.runs] if isinstance(cfg.runs, str) else list(cfg.runs)
     try:

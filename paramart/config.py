@@ -94,7 +94,7 @@ class TimelapseConfig:
 
 @dataclass
 class ScheduleConfig:
-    """Coarse-to-fine (paramart/multiscale.py); null scales = one scale."""
+    """Coarse-to-fine (paramart/runner/stages.py); null scales = one scale."""
 
     #: canvas sizes as fractions of ``size``, ascending, ending at 1 (e.g. [0.25, 0.5, 1])
     scales: list[float] | None = None
@@ -104,7 +104,7 @@ class ScheduleConfig:
 
 @dataclass
 class TransformsConfig:
-    """Random warps of the canvas before VGG at every evaluation (paramart/transforms.py)."""
+    """Random warps of the canvas before VGG at every evaluation (paramart/objectives/transforms.py)."""
 
     #: max shift in px
     jitter: float = MISSING
@@ -145,7 +145,7 @@ class Config:
     schedule: ScheduleConfig = MISSING
     transforms: TransformsConfig = MISSING
     timelapse: TimelapseConfig = MISSING
-    # -- reliability (paramart.runstate, paramart.images)
+    # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING
     #: save final.png + checkpoint.pt every N steps (0: only at the end or when stopped)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from paramart.images import fit_size, load_image, to_tensor
-from paramart.vgg import VGG19
+from paramart.io.images import fit_size, load_image, to_tensor
+from paramart.model.vgg import VGG19
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_IMAGES = REPO.parent / "shared" / "images"

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 import paramart
-from paramart.gallery import build_gallery, find_runs
-from paramart.images import resolve, safe_name
-from paramart.timelapse import Timelapse, auto_every
+from paramart.io.images import resolve, safe_name
+from paramart.outputs.gallery import build_gallery, find_runs
+from paramart.outputs.timelapse import Timelapse, auto_every
 from tests.conftest import REPO, paramart_cli
 
 ARTIFACTS = REPO / "test-artifacts"

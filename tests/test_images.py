@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from paramart.errors import ParamartError
-from paramart.images import load_image, resolve, sample_names, to_tensor
+from paramart.io.images import load_image, resolve, sample_names, to_tensor
 
 
 def test_samples_from_scikit_image_wheel():

@@ -1,6 +1,6 @@
 import torch
 
-from paramart.losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from paramart.objectives.losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
 from tests.conftest import sample_tensor
 
 

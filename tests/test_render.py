@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 
 import paramart
-from paramart.checkpoint import param_from_checkpoint
 from paramart.errors import ParamartError
-from paramart.render import output_size, render, render_array
+from paramart.outputs.export import output_size, render, render_array
+from paramart.runner.checkpoint import param_from_checkpoint
 from tests.conftest import paramart_cli
 
 

@@ -16,9 +16,9 @@ import torch
 from PIL import Image
 
 import paramart
-from paramart.checkpoint import rng_state, set_rng_state
 from paramart.errors import ParamartError
-from paramart.runstate import Interrupted, stop_on_signals
+from paramart.runner.checkpoint import rng_state, set_rng_state
+from paramart.runner.state import Interrupted, stop_on_signals
 from tests.conftest import paramart_cli
 
 BASE = ["size=32", "progress=false", "log_every=1", "param.init=noise", "seed=7"]
@@ -54,7 +54,7 @@ def test_resume_equals_a_straight_run(tmp_path, optim, half):
 
 def test_periodic_checkpoints_and_resume_checks(tmp_path):
     seen = []
-    import paramart.runstate as rs
+    import paramart.runner.state as rs
 
     real_save = rs.RunState.save
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from paramart.sweep import sweep_status
+from paramart.runner.sweep import sweep_status
 from tests.conftest import paramart_cli
 
 TINY = ["size=32", "steps=2", "progress=false", "optim=adam", "timelapse.enabled=false"]

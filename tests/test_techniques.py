@@ -9,14 +9,14 @@ import torch
 from PIL import Image
 
 import paramart
-from paramart.color import match_histogram, rgb_to_yiq, yiq_to_rgb
 from paramart.errors import ParamartError
-from paramart.losses import gram_matrix
-from paramart.masks import builtin_mask, fit_to, load_mask, style_masks
-from paramart.multiscale import stages
-from paramart.noise import grain_noise
+from paramart.objectives.color import match_histogram, rgb_to_yiq, yiq_to_rgb
+from paramart.objectives.losses import gram_matrix
+from paramart.objectives.masks import builtin_mask, fit_to, load_mask, style_masks
+from paramart.objectives.transforms import RandomWarp
+from paramart.params.noise import grain_noise
 from paramart.params.pixel import Pixel
-from paramart.transforms import RandomWarp
+from paramart.runner.stages import stages
 from tests.conftest import REPO, paramart_cli, sample_tensor
 
 LOW = ["objective.style_layers=[conv1_1,conv2_1,conv3_1]"]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from paramart.errors import ParamartError
-from paramart.vgg import CONV_LAYERS, LAYER_NAMES, VGG19, deepest, load_caffe_state
+from paramart.model.vgg import CONV_LAYERS, LAYER_NAMES, VGG19, deepest, load_caffe_state
 
 
 def test_layer_names_follow_vgg19():

@@ -14,7 +14,7 @@ Rendering at another size is each parameterization's business, and it says how i
 ``tileable = True`` and override :meth:`Parameterization.render_region` to evaluate only the
 requested pixels, so an image of any size can be rendered tile by tile in bounded memory.
 
-Multi-scale seam (``schedule.scales``, see :mod:`paramart.multiscale`): between scales
+Multi-scale seam (``schedule.scales``, see :mod:`paramart.runner.stages`): between scales
 the runner calls ``param.rescale((height, width))`` once, then builds a fresh optimizer
 over ``param.parameters()`` and expects ``param()`` to render at the new size. The
 default below only updates ``self.size``, which is right for resolution-free
@@ -22,7 +22,7 @@ parameterizations that render at ``self.size`` (a CPPN evaluated on a coordinate
 Grid-based ones override it and replace their parameters with resampled ones (``Pixel``
 resamples its canvas; a Fourier parameterization can zero-pad or crop its spectrum),
 calling ``super().rescale(size)`` first. Random starting noise should come from
-:func:`paramart.noise.grain_noise` so that ``param.grain`` means the same everywhere.
+:func:`paramart.params.noise.grain_noise` so that ``param.grain`` means the same everywhere.
 """
 
 from __future__ import annotations

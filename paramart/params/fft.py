@@ -28,7 +28,7 @@ import torch
 from omegaconf import MISSING
 
 from paramart.errors import ParamartError
-from paramart.images import resize
+from paramart.io.images import resize
 from paramart.params.base import ParamConfig, Parameterization, register
 
 #: Square root of the colour correlation of ImageNet (Lucid's ``color_correlation_svd_sqrt``).

@@ -15,9 +15,9 @@ import torch
 from omegaconf import MISSING
 
 from paramart.errors import ParamartError
-from paramart.images import resize
-from paramart.noise import grain_noise
+from paramart.io.images import resize
 from paramart.params.base import ParamConfig, Parameterization, register
+from paramart.params.noise import grain_noise
 
 
 @dataclass

@@ -97,7 +97,7 @@ class GuidedStyleLoss(StyleLoss):
         self._fitted: dict[tuple[int, int], torch.Tensor] = {}
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        from paramart.masks import fit_to
+        from paramart.objectives.masks import fit_to
 
         key = tuple(features.shape[-2:])
         if key not in self._fitted or self._fitted[key].device != features.device:

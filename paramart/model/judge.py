@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from paramart.images import fit_size, load_image, to_tensor
-from paramart.vgg import VGG19
+from paramart.io.images import fit_size, load_image, to_tensor
+from paramart.model.vgg import VGG19
 
 CONTENT_LAYER = "relu4_2"
 CONTENT_WEIGHT = 0.01

@@ -11,10 +11,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.images import atomic_write
-from paramart.optimize import History
-from paramart.plots import plot_losses
-from paramart.timelapse import Timelapse, auto_every
+from paramart.io.images import atomic_write
+from paramart.runner.loop import History
+from paramart.outputs.plots import plot_losses
+from paramart.outputs.timelapse import Timelapse, auto_every
 
 THUMB = 256
 

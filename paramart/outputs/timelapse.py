@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from paramart.images import atomic_write, fit_size, to_pil
+from paramart.io.images import atomic_write, fit_size, to_pil
 
 
 def auto_every(steps: int, frames: int) -> int:

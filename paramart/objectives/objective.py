@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from paramart.errors import ParamartError
-from paramart.losses import ActivationLoss, ContentLoss, GuidedStyleLoss, StyleLoss, TVLoss, gram_matrix
-from paramart.vgg import VGG19, check_layers
+from paramart.model.vgg import VGG19, check_layers
+from paramart.objectives.losses import ActivationLoss, ContentLoss, GuidedStyleLoss, StyleLoss, TVLoss, gram_matrix
 
 
 class Objective(nn.Module):

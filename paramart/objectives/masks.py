@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from paramart.errors import ParamartError
-from paramart.images import load_image, to_tensor
+from paramart.io.images import load_image, to_tensor
 
 #: built-in masks; ``radial`` is a soft disc in the middle and ``outside`` its complement
 BUILTINS = ("left", "right", "top", "bottom", "radial", "outside", "all")

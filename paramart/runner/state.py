@@ -29,11 +29,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from paramart.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from paramart.errors import ParamartError
-from paramart.images import atomic_write, save_image, write_error
-from paramart.optimize import NonFiniteLoss, Progress
+from paramart.io.images import atomic_write, save_image, write_error
 from paramart.params.base import Parameterization
+from paramart.runner.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from paramart.runner.loop import NonFiniteLoss, Progress
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import torch
 from hydra.utils import instantiate
 
 from paramart.errors import ParamartError
-from paramart.images import atomic_write
+from paramart.io.images import atomic_write
 from paramart.params.base import Parameterization
 
 FORMAT = 1

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from paramart.errors import ParamartError
-from paramart.images import atomic_write, safe_name
+from paramart.io.images import atomic_write, safe_name
 
 ASSETS = ("final.png", "timelapse.gif", "losses.png")
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from paramart.errors import ParamartError
-from paramart.images import resize
+from paramart.io.images import resize
 
 MODES = ("luminance", "histogram")
 

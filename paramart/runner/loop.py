@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from paramart.errors import ParamartError
-from paramart.objective import Objective
+from paramart.objectives.objective import Objective
 from paramart.params.base import Parameterization
 
 

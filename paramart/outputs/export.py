@@ -23,9 +23,9 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from PIL import Image
 from tqdm.auto import tqdm
 
-from paramart.checkpoint import load_checkpoint, param_from_checkpoint
+from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
 from paramart.errors import ParamartError
-from paramart.images import save_image
+from paramart.io.images import save_image
 from paramart.params.base import Parameterization
 
 FORMATS = (".png", ".jpg", ".jpeg")
