@@ -36,6 +36,7 @@ from paramart.objectives.masks import style_masks
 from paramart.objectives.objective import Objective, style_transfer
 from paramart.objectives.transforms import RandomWarp
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
+from paramart.outputs.watch import Watch
 from paramart.params.base import Parameterization
 from paramart.runner.loop import History, Progress, make_optimizer, optimize
 from paramart.runner.stages import stages
@@ -169,6 +170,7 @@ def run(
     *,
     content: ImageInput | None = None,
     style: ImageInput | Sequence[ImageInput] | None = None,
+    notebook: bool = False,
 ) -> Result:
     """Run one optimisation described by a composed config.
 
@@ -208,69 +210,77 @@ def run(
     if resume is not None and len(plan) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
 
-    seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
-    vgg = VGG19(cfg.model.weights, pooling=cfg.model.pooling.value if hasattr(cfg.model.pooling, "value")
-                else cfg.model.pooling, last_layer=deepest(needed_layers(cfg)),
-                preprocess=cfg.model.preprocess).to(device)
-    vgg.configure(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
-    out = Path(out_dir) if out_dir is not None else None
-    timelapse = make_timelapse(cfg, out, size) if out is not None else None
+    with Watch(cfg, out_dir, content_img, style_imgs, notebook=notebook) as watch:
+        seed_everything(cfg.seed)
+        device = resolve_device(cfg.device)
+        vgg = VGG19(cfg.model.weights, pooling=cfg.model.pooling.value if hasattr(cfg.model.pooling, "value")
+                    else cfg.model.pooling, last_layer=deepest(needed_layers(cfg)),
+                    preprocess=cfg.model.preprocess).to(device)
+        vgg.configure(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
+        out = Path(out_dir) if out_dir is not None else None
+        timelapse = make_timelapse(cfg, out, size) if out is not None else None
 
-    # One stage per scale (one in all without a schedule): targets at that size, the
-    # parameterization carried up, a fresh optimizer (see paramart/runner/stages.py).
-    # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runner.state
-    param: Parameterization | None = None
-    state: RunState | None = None
-    history = History()
-    done = 0
-    planned = 0
-    for longest, steps in plan:
-        planned += steps
-        # a time budget is shared out like the steps: each scale ends by its share of it
-        deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
-        stage = _build_stage(cfg, vgg, content_img, style_imgs, longest, color, warp, device)
-        if param is None:
-            param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
-        else:
-            _rescale(param, stage.size)
-        optimizer = make_optimizer(instantiate(cfg.optim), param)
-        if state is None:
-            columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *stage.objective.groups]),
-                       "seconds"]
-            state = RunState(cfg, out, param, optimizer, columns)
-            done = state.begin(resume)
-            run_t0 = time.perf_counter()
-            steps -= done  # resuming (single scale only): the steps left
-        else:
-            state.next_stage(optimizer)
-        if timelapse is not None:
-            timelapse.capture(done, color.finish(param.render(), stage.content), force=True)
+        # One stage per scale (one in all without a schedule): targets at that size, the
+        # parameterization carried up, a fresh optimizer (see paramart/runner/stages.py).
+        # losses.csv, periodic and final saves, resume, Ctrl-C / NaN / out-of-memory: paramart.runner.state
+        param: Parameterization | None = None
+        state: RunState | None = None
+        history = History()
+        done = 0
+        planned = 0
+        for index, (longest, steps) in enumerate(plan):
+            planned += steps
+            # a time budget is shared out like the steps: each scale ends by its share of it
+            deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
+            stage = _build_stage(cfg, vgg, content_img, style_imgs, longest, color, warp, device)
+            if param is None:
+                param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
+            else:
+                _rescale(param, stage.size)
+            optimizer = make_optimizer(instantiate(cfg.optim), param)
+            if state is None:
+                columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *stage.objective.groups]),
+                           "seconds"]
+                state = RunState(cfg, out, param, optimizer, columns)
+                done = state.begin(resume)
+                run_t0 = time.perf_counter()
+                steps -= done  # resuming (single scale only): the steps left
+            else:
+                state.next_stage(optimizer)
+            watch.on_stage(index, len(plan), stage.size, steps)
+            if index == 0:
+                watch.on_start(done)
+            if watch.active:
+                watch.on_frame(done, color.finish(param.render(), stage.content))
+            if timelapse is not None:
+                timelapse.capture(done, color.finish(param.render(), stage.content), force=True)
 
-        def on_step(step: int, stage: _Stage = stage, state: RunState = state, param: Parameterization = param) -> None:
-            state.on_step(step)
-            if timelapse is not None and timelapse.due(step):
-                timelapse.capture(step, color.finish(param.render(), stage.content))
+            def on_step(step: int, stage: _Stage = stage, state: RunState = state, param: Parameterization = param) -> None:
+                state.on_step(step)
+                watch.on_step(step, lambda: color.finish(param.render(), stage.content))
+                if timelapse is not None and timelapse.due(step):
+                    timelapse.capture(step, color.finish(param.render(), stage.content))
 
-        def on_log(entry: Progress, stage_t0: float = time.perf_counter() - run_t0, state: RunState = state) -> None:
-            entry.seconds += stage_t0  # seconds since the run's first stage began
-            state.on_log(entry)
+            def on_log(entry: Progress, stage_t0: float = time.perf_counter() - run_t0, state: RunState = state) -> None:
+                entry.seconds += stage_t0  # seconds since the run's first stage began
+                state.on_log(entry)
+                watch.on_progress(entry.step, entry.total, entry.terms, entry.seconds)
 
-        with state.guard():
-            part = optimize(param, stage.objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
-                            progress=cfg.progress, on_log=on_log, on_step=on_step, deadline=deadline)
-        history.rows += part.rows
-        history.steps += part.steps
-        history.evaluations += part.evaluations
-        done += part.steps
-    image = color.finish(param.render(), stage.content).cpu()
-    state.finish(image)
-    if out is not None:
-        if timelapse is not None:
-            timelapse.capture(done, image, force=True)
-            timelapse.write()
-        finish_run_dir(out, cfg, history, content_img, style_imgs, device, precision=vgg.precision)
-    return Result(image=image, history=history, param=param, out_dir=out)
+            with state.guard():
+                part = optimize(param, stage.objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
+                                progress=cfg.progress, on_log=on_log, on_step=on_step, deadline=deadline)
+            history.rows += part.rows
+            history.steps += part.steps
+            history.evaluations += part.evaluations
+            done += part.steps
+        image = color.finish(param.render(), stage.content).cpu()
+        state.finish(image)
+        if out is not None:
+            if timelapse is not None:
+                timelapse.capture(done, image, force=True)
+                timelapse.write()
+            finish_run_dir(out, cfg, history, content_img, style_imgs, device, precision=vgg.precision)
+        return Result(image=image, history=history, param=param, out_dir=out)
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
@@ -296,6 +306,7 @@ def stylize(
     Config groups are chosen by name (``param="pixel"``, ``optim="adam"``); other
     keyword arguments set keys, dotted ones via ``overrides`` (``["objective.style_weight=1e4"]``).
     """
+    notebook = bool(values.pop("preview", False))  # the notebook cell; the web page is preview.enabled
     groups = [f"{k}={values.pop(k)}" for k in _GROUPS if k in values]
     cfg = compose([*groups, *overrides])
     # Paths and sample names go into the config (so the run records them); PIL images pass directly.
@@ -308,4 +319,4 @@ def stylize(
         if key not in cfg:
             raise ParamartError(f"unknown option {key!r}")
         OmegaConf.update(cfg, key, value, merge=False)
-    return run(cfg, out_dir, content=content, style=style)
+    return run(cfg, out_dir, content=content, style=style, notebook=notebook)
