@@ -45,10 +45,10 @@ class NotebookCell:
         self._handle = display(HTML("<p>paramart: loading the model…</p>"), display_id=True)
         self._last = 0.0
 
-    @classmethod
-    def open(cls, live: LiveRun) -> NotebookCell | None:
-        """A cell where a notebook can show one, else None."""
-        return cls(live) if _shell() is not None else None
+    @staticmethod
+    def available() -> bool:
+        """Whether a notebook (an IPython shell that can redraw a cell) is running."""
+        return _shell() is not None
 
     def update(self, force: bool = False) -> None:
         now = time.perf_counter()

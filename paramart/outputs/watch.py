@@ -90,6 +90,7 @@ class Watch(Observer):
         self.server: PreviewServer | None = None
         self.cell: NotebookCell | None = None
         self._stopped_by_us = False
+        self._notebook = notebook = notebook and NotebookCell.available()  # elsewhere: a no-op
         if not (self.enabled or notebook):
             return
         styles = plan.styles
@@ -97,7 +98,6 @@ class Watch(Observer):
             (f"style {i + 1}" if len(styles) > 1 else "style", s) for i, s in enumerate(styles)]
         self.live = LiveRun(total=cfg.steps, settings=settings(cfg), inputs=inputs, refresh=cfg.preview.refresh,
                             max_size=cfg.preview.max_size, out_dir=str(out_dir) if out_dir is not None else None)
-        self._notebook = notebook
 
     @property
     def active(self) -> bool:
@@ -112,7 +112,7 @@ class Watch(Observer):
                                         run_dir=Path(live.out_dir) if live.out_dir else None, on_stop=self._stop)
             announce(f"preview: {self.server.note}watch at {self.server.url} (Stop and save there = Ctrl-C)")
         if self._notebook:
-            self.cell = NotebookCell.open(self.live)
+            self.cell = NotebookCell(self.live)
 
     def _stop(self) -> None:
         """The page's Stop and save: what Ctrl-C does (called from a server thread)."""
