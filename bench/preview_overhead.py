@@ -1,8 +1,14 @@
 """What the live preview adds to a run's wall time (target: at most 5 %).
 
     python bench/preview_overhead.py [--pairs 3] [--size 256] [--steps 20] [--out bench/results/preview.json]
+    python bench/preview_overhead.py --interleaved [--blocks 20] [--block-steps 3] [--size 256]
 
-Runs the ``paramart`` command in fresh processes, alternating without and with
+Interleaved (the figure to trust on a shared machine): one process, one run, whose steps
+alternate in blocks between the preview off and on (ABBA order), so that both see the same
+load; on means frames go to the server every ``preview.refresh`` s and a client polls as
+the page does. Reports the median seconds per step of each and the ratio.
+
+Whole runs: the ``paramart`` command in fresh processes, alternating without and with
 ``preview.enabled=true`` (ABAB..., so a machine whose load drifts hurts both alike). With
 the preview on, a client thread polls ``state.json`` and ``frame.png`` every
 ``preview.refresh`` seconds, as the page does. Reports, per mode, the median of the
@@ -90,14 +96,92 @@ def frame_costs(size: int) -> dict:
     return {"run_side_ms": round(run_side * 1e3, 2), "png_encode_ms": round((time.perf_counter() - t) / 20 * 1e3, 2)}
 
 
+def interleaved(size: int, blocks: int, block_steps: int) -> dict:
+    """Blocks of steps of one run, alternately without and with the preview (see the docstring)."""
+    from hydra.utils import instantiate
+
+    from paramart.api import compose, load_model
+    from paramart.objectives.color import ColorPreservation
+    from paramart.objectives.transforms import RandomWarp
+    from paramart.outputs.watch import Watch
+    from paramart.runner.events import StageInfo
+    from paramart.runner.loop import make_optimizer, optimize
+    from paramart.runner.plan import make_plan
+    from paramart.runner.stages import build_stage
+
+    cfg = compose([f"size={size}", "preview.enabled=true", "preview.port=0", "progress=false"])
+    plan = make_plan(cfg)
+    vgg = load_model(plan)
+    color = ColorPreservation(cfg.preserve_color, plan.content is not None)
+    warp = RandomWarp(cfg.transforms.jitter, cfg.transforms.scale, cfg.transforms.rotate)
+    stage = build_stage(plan, vgg, size, blocks * block_steps, color, warp)
+    param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(plan.device)
+    optimizer = make_optimizer(instantiate(cfg.optim), param)
+    watch = Watch(plan, None)
+    watch.on_stage(StageInfo(0, 1, stage.size, 0, blocks * block_steps, tuple(stage.objective.names)))
+    on = threading.Event()
+    counts = {"polls": 0, "frames": 0}
+
+    def client() -> None:  # the page: state.json, and frame.png when it changed, every refresh s
+        frame = -1
+        while watch.server is not None:
+            if on.is_set():
+                try:
+                    state = json.loads(urllib.request.urlopen(watch.server.url + "state.json", timeout=5).read())
+                    counts["polls"] += 1
+                    if state["frame"] != frame:
+                        frame = state["frame"]
+                        urllib.request.urlopen(f"{watch.server.url}frame.png?v={frame}", timeout=5).read()
+                        counts["frames"] += 1
+                except OSError:
+                    pass
+            time.sleep(cfg.preview.refresh)
+
+    watch.on_frame(0, color.finish(param.render(), stage.content).cpu())
+    threading.Thread(target=client, daemon=True).start()
+    per_step: dict[bool, list[float]] = {False: [], True: []}
+    done = 0
+    for block in range(blocks):
+        preview = block % 4 in (1, 2)  # ABBA ABBA ...
+        on.set() if preview else on.clear()
+
+        def on_step(step: int, preview: bool = preview) -> None:
+            if preview and watch.wants_frame(step, 0.0):
+                watch.on_frame(step, color.finish(param.render(), stage.content).cpu())
+
+        t = time.perf_counter()
+        optimize(param, stage.objective, optimizer, block_steps, start_step=done, log_every=1, progress=False,
+                 on_log=watch.on_log if preview else None, on_step=on_step)
+        per_step[preview].append((time.perf_counter() - t) / block_steps)
+        done += block_steps
+    on.clear()
+    watch.on_end("done")
+    off, with_preview = statistics.median(per_step[False]), statistics.median(per_step[True])
+    return {"command": " ".join(sys.argv), "size": size, "blocks": blocks, "block_steps": block_steps,
+            "seconds_per_step_off": [round(v, 4) for v in per_step[False]],
+            "seconds_per_step_on": [round(v, 4) for v in per_step[True]],
+            "median_off": round(off, 4), "median_on": round(with_preview, 4),
+            "ratio": round(with_preview / off, 4), **counts, "frame_costs": frame_costs(size)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--interleaved", action="store_true")
+    ap.add_argument("--blocks", type=int, default=20)
+    ap.add_argument("--block-steps", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--work", type=Path, default=Path("/tmp/preview_overhead"))
     ap.add_argument("--out", type=Path, default=Path("bench/results/preview.json"))
     args = ap.parse_args()
+    if args.interleaved:
+        result = interleaved(args.size, args.blocks, args.block_steps)
+        out = args.out.with_name(args.out.stem + "_interleaved.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+        return
     runs = []
     for i in range(args.pairs):
         for preview in (False, True) if i % 2 == 0 else (True, False):
