@@ -81,19 +81,34 @@ def one(run_dir: Path, preview: bool, size: int, steps: int) -> dict:
 
 
 def frame_costs(size: int) -> dict:
+    """Milliseconds of each piece of work the preview adds, per frame / per page update."""
     from paramart.outputs.live import LiveRun
+    from paramart.params.pixel import Pixel
 
-    live = LiveRun(total=1, settings=[], inputs=[])
-    image = torch.rand(1, 3, size * 2 // 3, size)
-    t = time.perf_counter()
-    for _ in range(20):
-        live.frame(0, image)
-    run_side = (time.perf_counter() - t) / 20
-    t = time.perf_counter()
-    for _ in range(20):
+    def ms(fn, n: int = 20) -> float:
+        fn()
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return round((time.perf_counter() - t) / n * 1e3, 2)
+
+    live = LiveRun(total=300, settings=[], inputs=[])
+    h = size * 2 // 3
+    param = Pixel(size=(h, size), init_image=torch.rand(1, 3, h, size))
+    image = param.render().detach()
+    for step in range(30):  # a run's worth of logged steps in the page's state
+        live.progress(step * 10, 10.0 - step * 0.1, {"content": 0.6, "style": 9.0}, step * 1.0)
+
+    def encode() -> None:
         live._png = None
         live.frame_png()
-    return {"run_side_ms": round(run_side * 1e3, 2), "png_encode_ms": round((time.perf_counter() - t) / 20 * 1e3, 2)}
+
+    return {
+        "render_ms": ms(lambda: param.render().detach().cpu()),  # the run renders the canvas (on the run's thread)
+        "to_8bit_ms": ms(lambda: live.frame(0, image)),  # LiveRun.frame (run's thread)
+        "png_encode_ms": ms(encode),  # frame.png, once per frame (a server thread)
+        "state_json_ms": ms(lambda: json.dumps(live.snapshot(0))),  # state.json, once per refresh (server)
+    }
 
 
 def interleaved(size: int, blocks: int, block_steps: int) -> dict:
@@ -167,6 +182,7 @@ def interleaved(size: int, blocks: int, block_steps: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--interleaved", action="store_true")
+    ap.add_argument("--costs", action="store_true", help="only the per-frame costs")
     ap.add_argument("--blocks", type=int, default=20)
     ap.add_argument("--block-steps", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=3)
@@ -175,6 +191,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/preview_overhead"))
     ap.add_argument("--out", type=Path, default=Path("bench/results/preview.json"))
     args = ap.parse_args()
+    if args.costs:
+        print(json.dumps(frame_costs(args.size)))
+        return
     if args.interleaved:
         result = interleaved(args.size, args.blocks, args.block_steps)
         out = args.out.with_name(args.out.stem + "_interleaved.json")

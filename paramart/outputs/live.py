@@ -98,6 +98,9 @@ class LiveRun:
     def finish(self, status: str, message: str = "") -> None:
         """``status``: done | stopping | stopped | failed."""
         with self._lock:
+            if self._state["status"] in ("running", "stopping") and status != "stopping":
+                at, when = self._seconds_at_log  # the clock stops here
+                self._state["seconds"] = at + time.perf_counter() - when
             self._state.update(status=status, message=message)
 
     # -- read by the server / notebook
@@ -112,7 +115,7 @@ class LiveRun:
             s["rows"] = [[None if isinstance(v, float) and not math.isfinite(v) else v for v in row]
                          for row in self._rows[since:]]
             s["row_count"] = len(self._rows)
-            if s["status"] == "running":  # elapsed keeps ticking between logged steps
+            if s["status"] in ("running", "stopping"):  # elapsed keeps ticking between logged steps
                 at, when = self._seconds_at_log
                 s["elapsed"] = at + time.perf_counter() - when
             else:
