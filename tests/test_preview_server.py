@@ -139,3 +139,23 @@ def test_closed_server_refuses_connections(tmp_path):
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     srv.close()  # idempotent
+
+
+@pytest.mark.parametrize("status", ["done", "stopped", "failed"])
+def test_watch_serves_from_the_first_stage_until_the_run_ends(tmp_path, status):
+    from paramart.outputs.watch import Watch
+    from paramart.runner.events import Progress, StageInfo
+    from paramart.runner.plan import make_plan
+
+    plan = make_plan(paramart.compose(["size=32", "steps=4", "preview.enabled=true", "preview.port=0"]))
+    watch = Watch(plan, tmp_path)
+    assert watch.active and watch.server is None  # nothing listens before the run's first stage
+    watch.on_stage(StageInfo(0, 1, (21, 32), 0, 4, ("content", "style")))
+    watch.on_frame(0, torch.rand(1, 3, 21, 32))
+    watch.on_log(Progress(2, 3.0, {"content": 1.0, "style": 2.0}, 0.5))
+    port = watch.server.port
+    assert _get(watch.server, "/frame.png")[0] == 200
+    watch.on_end(status)  # the run calls this however it ends, a crash included
+    assert watch.live.snapshot()["status"] == status
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
