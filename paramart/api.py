@@ -29,6 +29,7 @@ from paramart.errors import ParamartError
 from paramart.io.images import to_pil
 from paramart.model.vgg import VGG19
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
+from paramart.outputs.watch import Watch
 from paramart.params.base import Parameterization
 from paramart.runner.events import Observer
 from paramart.runner.loop import History
@@ -71,6 +72,7 @@ def run(
     content: ImageInput | None = None,
     style: ImageInput | Sequence[ImageInput] | None = None,
     observers: Sequence[Observer] = (),
+    preview: bool = False,
 ) -> Result:
     """Run one optimisation described by a composed config, in three stages: the plan
     (everything resolved and checked before any model loads), the stages (one per scale,
@@ -79,14 +81,16 @@ def run(
     ``content``/``style`` may pass images directly (PIL or path), overriding the config's.
     When ``out_dir`` is given, ``final.png``, ``losses.csv``, ``checkpoint.pt``, the
     time-lapse, ``losses.png``, ``run.json`` and ``inputs/`` go there. ``observers`` watch
-    the run (:class:`paramart.runner.events.Observer`).
+    the run (:class:`paramart.runner.events.Observer`); ``preview=True`` shows it in a
+    notebook cell (:mod:`paramart.outputs.notebook`), ``preview.enabled`` on a web page.
     """
     plan = make_plan(cfg, content, style)
+    watch = Watch(plan, out_dir, notebook=preview)  # checks preview.*; serves from the first stage on
     seed_everything(cfg.seed)
     vgg = load_model(plan)
     out = Path(out_dir) if out_dir is not None else None
     timelapse = make_timelapse(cfg, out, plan.canvas) if out is not None else None
-    watchers = [*([timelapse] if timelapse is not None else []), *observers]
+    watchers = [*([timelapse] if timelapse is not None else []), *observers, *([watch] if watch.active else [])]
     try:
         outcome = run_stages(plan, vgg, out, watchers)
     except BaseException as exc:
@@ -126,6 +130,7 @@ def stylize(
     Config groups are chosen by name (``param="pixel"``, ``optim="adam"``); other
     keyword arguments set keys, dotted ones via ``overrides`` (``["objective.style.weight=1e4"]``).
     """
+    preview = bool(values.pop("preview", False))  # the notebook cell; the web page is preview.enabled
     groups = [f"{k}={values.pop(k)}" for k in _GROUPS if k in values]
     cfg = compose([*groups, *overrides])
     # Paths and sample names go into the config (so the run records them); PIL images pass directly.
@@ -138,4 +143,4 @@ def stylize(
         if key not in cfg:
             raise ParamartError(f"unknown option {key!r}")
         OmegaConf.update(cfg, key, value, merge=False)
-    return run(cfg, out_dir, content=content, style=style)
+    return run(cfg, out_dir, content=content, style=style, preview=preview)

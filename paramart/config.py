@@ -74,6 +74,23 @@ class TimelapseConfig:
 
 
 @dataclass
+class PreviewConfig:
+    """The live preview page (paramart/outputs/preview.py)."""
+
+    enabled: bool = MISSING
+    #: where to listen; anything but loopback needs allow_remote (and then a token in the URL)
+    host: str = MISSING
+    #: first port tried (the next free one if busy, up to 20 on); 0 = any free port
+    port: int = MISSING
+    #: seconds between the page's updates (and between preview frames)
+    refresh: float = MISSING
+    #: longest side of the preview frames in px
+    max_size: int = MISSING
+    #: serve other machines (needs the random token printed in the URL)
+    allow_remote: bool = False
+
+
+@dataclass
 class ScheduleConfig:
     """Coarse-to-fine (paramart/runner/stages.py); null scales = one scale."""
 
@@ -127,6 +144,7 @@ class Config:
     schedule: ScheduleConfig = MISSING
     transforms: TransformsConfig = MISSING
     timelapse: TimelapseConfig = MISSING
+    preview: PreviewConfig = MISSING
     # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING

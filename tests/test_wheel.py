@@ -21,7 +21,7 @@ def test_wheel_in_fresh_venv_runs_from_anywhere(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "paramart/conf/config.yaml" in names and "paramart/conf/param/pixel.yaml" in names
     assert {"paramart/conf/render.yaml", "paramart/conf/param/fourier_cppn.yaml",
-            "paramart/outputs/export.py"} <= set(names)
+            "paramart/outputs/export.py", "paramart/outputs/templates/preview.html"} <= set(names)
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

@@ -23,10 +23,10 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from PIL import Image
 from tqdm.auto import tqdm
 
-from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
 from paramart.errors import ParamartError
 from paramart.io.images import save_image
 from paramart.params.base import Parameterization
+from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
 
 FORMATS = (".png", ".jpg", ".jpeg")
 

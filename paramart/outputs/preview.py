@@ -1,0 +1,212 @@
+"""``preview.enabled=true``: a small web server that shows a run as it paints.
+
+The server is the standard library's ``http.server`` in daemon threads: it is a handful of
+fixed routes for one user, so it needs no dependency, and it dies with the run's process.
+
+Safe by default:
+
+* it binds to 127.0.0.1; another host needs ``preview.allow_remote=true`` and then every
+  request must carry the random token printed in the URL;
+* on loopback the ``Host`` header must name the loopback address, so a web page elsewhere
+  cannot reach it through DNS rebinding; the Stop button's request needs a per-run nonce
+  that only the page itself knows, so another site cannot stop the run;
+* it serves a fixed set of routes and, from the run folder, only a fixed list of file
+  names: no path is ever joined from the request, so ``../`` and absolute paths are 404,
+  and there is no directory listing;
+* it stops when the run ends, is stopped or crashes (see :class:`PreviewServer.close`).
+"""
+
+from __future__ import annotations
+
+import errno
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from paramart.errors import ParamartError
+from paramart.outputs.live import LiveRun
+
+#: ports tried after a busy one: preview.port, preview.port + 1, ...
+PORT_TRIES = 20
+#: the run folder's files the page may link to (nothing else there is served)
+RUN_FILES = {"final.png": "image/png", "losses.csv": "text/csv; charset=utf-8", "losses.png": "image/png",
+             "timelapse.gif": "image/gif", "run.json": "application/json"}
+CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        raise ParamartError(f"preview.host={host}: no such host on this machine; use 127.0.0.1") from None
+    return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def check_preview(p: Any) -> None:
+    """Refuse bad ``preview.*`` settings before any model loads."""
+    if not p.enabled:
+        return
+    if not 0 <= int(p.port) <= 65535:
+        raise ParamartError(f"preview.port={p.port} must be 0 (any free port) or 1-65535")
+    if not p.refresh > 0:
+        raise ParamartError(f"preview.refresh={p.refresh} must be a positive number of seconds")
+    if p.max_size < 16:
+        raise ParamartError(f"preview.max_size={p.max_size} must be 16 px or more")
+    if not is_loopback(str(p.host)) and not p.allow_remote:
+        raise ParamartError(
+            f"preview.host={p.host} is not loopback: other machines could watch the run and stop it; keep "
+            "preview.host=127.0.0.1, or add preview.allow_remote=true (the URL then carries a random token)")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    live: LiveRun
+    page: bytes
+    nonce: str
+    token: str | None
+    hosts: set[str] | None  # Host headers accepted (loopback); None: any (remote, token-checked)
+    run_dir: Path | None
+    on_stop: Any
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "paramart-preview"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (quiet: the run owns stderr)
+        pass
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def _route(self, method: str) -> None:
+        srv = self.server
+        if not self.path.startswith("/") or self.path.startswith("//"):
+            return self._send(404, b"not found\n", "text/plain")  # absolute-form or scheme-relative targets
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if srv.hosts is not None and self.headers.get("Host", "").lower() not in srv.hosts:
+            return self._send(403, b"forbidden: use the address paramart printed\n", "text/plain")
+        if srv.token is not None and not hmac.compare_digest(query.get("token", [""])[0], srv.token):
+            return self._send(403, b"forbidden: the URL needs the token paramart printed\n", "text/plain")
+        path = url.path
+        if method == "POST":
+            if path != "/stop":
+                return self._send(404, b"not found\n", "text/plain")
+            if not hmac.compare_digest(self.headers.get("X-Paramart-Stop", ""), srv.nonce):
+                return self._send(403, b"forbidden\n", "text/plain")
+            srv.on_stop()
+            return self._json({"status": "stopping"}, 202)
+        if path == "/":
+            return self._send(200, srv.page, "text/html; charset=utf-8",
+                              {"Content-Security-Policy": CSP.format(nonce=srv.nonce)})
+        if path == "/state.json":
+            since = query.get("since", ["0"])[0]
+            return self._json(srv.live.snapshot(int(since) if since.isdigit() else 0))
+        if path == "/frame.png":
+            png = srv.live.frame_png()
+            return self._send(200, png[1], "image/png") if png else self._send(404, b"no frame yet\n", "text/plain")
+        if path.startswith("/input/") and path.endswith(".jpg") and path[7:-4].isdigit():
+            i = int(path[7:-4])
+            if i < len(srv.live.inputs):
+                return self._send(200, srv.live.inputs[i][1], "image/jpeg")
+        if path.startswith("/files/") and path[7:] in RUN_FILES and srv.run_dir is not None:
+            file = srv.run_dir / path[7:]  # a name from the fixed list, never from the request
+            if file.is_file() and not file.is_symlink():
+                return self._send(200, file.read_bytes(), RUN_FILES[path[7:]])
+        return self._send(404, b"not found\n", "text/plain")
+
+    def _json(self, data: Any, code: int = 200) -> None:
+        self._send(code, json.dumps(data, allow_nan=False).encode(), "application/json")
+
+    def _send(self, code: int, body: bytes, kind: str, extra: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(code)
+            headers = {"Content-Type": kind, "Content-Length": str(len(body)), "Cache-Control": "no-store",
+                       "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                       "X-Frame-Options": "DENY", **(extra or {})}
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the browser went away: nothing to do
+            pass
+
+
+def _bind(host: str, port: int) -> tuple[_Server, str]:
+    """A listening server on ``port`` or the next free one; the note says when it moved."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    tries = [0] if port == 0 else range(port, min(65536, port + PORT_TRIES))
+    for p in tries:
+        cls = type("_BoundServer", (_Server,), {"address_family": family})
+        try:
+            server = cls((host.strip("[]"), p), _Handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                continue
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise ParamartError(f"preview.port={port}: not allowed to listen there (ports below 1024 "
+                                    "need privileges); use the default 8765 or preview.port=0") from None
+            raise ParamartError(f"preview.host={host}: cannot listen there ({exc.strerror or exc}); "
+                                "use 127.0.0.1") from None
+        got = server.server_address[1]
+        note = f"port {port} is in use; " if port and got != port else ""
+        return server, note
+    last = tries[-1]
+    raise ParamartError(f"preview.port={port}: ports {port}-{last} are all in use; pick another with "
+                        "preview.port=N, or preview.port=0 for any free port")
+
+
+class PreviewServer:
+    """The preview page of one run, served from daemon threads until :meth:`close`."""
+
+    def __init__(self, live: LiveRun, page: str, *, host: str = "127.0.0.1", port: int = 8765,
+                 allow_remote: bool = False, run_dir: Path | None = None, on_stop: Any = None):
+        loopback = is_loopback(host)
+        if not loopback and not allow_remote:
+            raise ParamartError(f"preview.host={host} is not loopback; it needs preview.allow_remote=true")
+        self.server, self.note = _bind(host, int(port))
+        self.port = self.server.server_address[1]
+        srv = self.server
+        srv.live, srv.run_dir, srv.on_stop = live, run_dir, on_stop or (lambda: None)
+        srv.nonce = secrets.token_urlsafe(18)
+        srv.page = page.replace("__STOP_NONCE__", srv.nonce).encode()
+        srv.token = None if loopback else secrets.token_urlsafe(18)
+        if host.strip("[]") in ("0.0.0.0", "::", ""):  # every interface: name this machine in the URL
+            host = socket.gethostname()
+        shown = f"[{host.strip('[]')}]" if ":" in host else host
+        srv.hosts = {f"{h}:{self.port}" for h in (shown, "127.0.0.1", "localhost", "[::1]")} if loopback else None
+        self.url = f"http://{shown}:{self.port}/" + (f"?token={srv.token}" if srv.token else "")
+        self._thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="paramart-preview", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop listening and serving (idempotent)."""
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+        self.server.server_close()
+
+    def __enter__(self) -> PreviewServer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
