@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from hydra import compose as hydra_compose
 from hydra import initialize_config_module
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
@@ -35,8 +35,10 @@ from paramart.objectives.color import ColorPreservation
 from paramart.objectives.masks import style_masks
 from paramart.objectives.objective import Objective, style_transfer
 from paramart.objectives.transforms import RandomWarp
+from paramart.objectives.zoom import check_zoom, with_zoom
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
 from paramart.params.base import Parameterization
+from paramart.params.prefit import prefit_to_content
 from paramart.runner.loop import History, Progress, make_optimizer, optimize
 from paramart.runner.stages import stages
 from paramart.runner.state import RunState, explain_out_of_memory, load_resume
@@ -205,6 +207,7 @@ def run(
     for s in style_imgs:
         _fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
     resume = load_resume(cfg, size)  # a bad checkpoint fails before any model is loaded
+    check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_)
     if resume is not None and len(plan) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
 
@@ -232,8 +235,11 @@ def run(
         stage = _build_stage(cfg, vgg, content_img, style_imgs, longest, color, warp, device)
         if param is None:
             param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
+            if resume is None:  # param.init=content: coordinate networks first fit the photo (no VGG)
+                prefit_to_content(param, stage.content, timelapse)
         else:
             _rescale(param, stage.size)
+        stage.objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
         optimizer = make_optimizer(instantiate(cfg.optim), param)
         if state is None:
             columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *stage.objective.groups]),
