@@ -22,9 +22,6 @@ from torch import nn
 
 from paramart.errors import ParamartError
 
-#: objective groups a zoomed crop is scored by
-STYLE_GROUPS = ("style",)
-
 
 @dataclass
 class ZoomConfig:
@@ -68,16 +65,21 @@ class ZoomObjective(nn.Module):
         self.weight = float(weight)
 
     @property
-    def groups(self) -> list[str]:
-        return [*self.objective.groups, "zoom"]
+    def names(self) -> list[str]:
+        return [*self.objective.names, "zoom"]
+
+    def style_terms(self) -> dict:
+        """The objective's terms that compare with the style images (Gram, W2 ...)."""
+        return {name: term for name, term in self.objective.terms.items() if "style" in term.needs}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = self.objective(image)
         zoom = self.zooms[int(torch.randint(0, len(self.zooms), (1,)))]
         big, top, left = random_crop(self.param.size, zoom)
         crop = self.param.region(big, top, left, *self.param.size)
-        crop_terms = self.objective(crop)
-        terms["zoom"] = self.weight * sum(crop_terms[g] for g in STYLE_GROUPS if g in crop_terms)
+        feats = self.objective.features(crop)
+        style = [t.weight * t.value(t.statistics(feats, crop)) for t in self.style_terms().values()]
+        terms["zoom"] = self.weight * sum(style) if style else crop.sum() * 0
         return terms
 
 

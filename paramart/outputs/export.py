@@ -108,7 +108,7 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
     """Render the run's learned image at (width, height) into ``out``; returns the path.
     With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
     frames of that size is written instead (``out`` .gif or .mp4)."""
-    from paramart.api import resolve_device
+    from paramart.runner.plan import resolve_device
     from paramart.outputs.zoom import ANIMATIONS, write_animation, zoom_frames
 
     animate = zoom is not None and zoom.to is not None

@@ -74,19 +74,22 @@ def fit_to_image(param: torch.nn.Module, image: torch.Tensor, steps: int, lr: fl
     return losses
 
 
-def prefit_to_content(param: torch.nn.Module, content: torch.Tensor | None, timelapse=None,
+def prefit_to_content(param: torch.nn.Module, content: torch.Tensor | None, observers=(),
                       frames: int = 8) -> list[float]:
     """The run's pre-fit: fit ``param`` to ``content`` when its ``param.init`` asked for it.
 
-    ``timelapse`` (a :class:`paramart.outputs.timelapse.Timelapse`) gets about ``frames``
-    frames of the fit, numbered below zero so that the style phase's step 0 follows them."""
+    ``observers`` (:class:`paramart.runner.events.Observer`: the time-lapse, a preview) get
+    about ``frames`` frames of the fit, numbered below zero so that the style phase's step 0
+    follows them."""
     plan = getattr(param, "prefit", None)
     if plan is None or content is None or plan.steps == 0:
         return []
     every = max(1, plan.steps // frames)
 
     def on_step(step: int, steps: int) -> None:
-        if timelapse is not None and step % every == 0:
-            timelapse.capture(step - steps - 1, param.render(), force=True)
+        if observers and step % every == 0:
+            image = param.render().cpu()
+            for o in observers:
+                o.on_frame(step - steps - 1, image, False)
 
     return fit_to_image(param, content, plan.steps, plan.lr, plan.seconds, on_step)
