@@ -54,6 +54,8 @@ class RenderConfig:
     out: str | None = None
     #: side of the square tiles CPPNs are evaluated in (memory grows with tile^2)
     tile: int = MISSING
+    #: periodic runs: the image repeated repeat x repeat times (a seamless tile, tiled)
+    repeat: int = 1
     #: zoom animation (paramart/outputs/zoom.py): zoom.to = final magnification, null = a still image
     zoom: ZoomAnimationConfig = field(default_factory=lambda: ZoomAnimationConfig())
     #: auto | cpu | cuda | cuda:N
@@ -104,10 +106,12 @@ def window_array(param: Parameterization, size: tuple[int, int], top: int, left:
 
 
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
-           *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None, zoom=None) -> Path:
+           *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None, zoom=None,
+           repeat: int = 1) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path.
     With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
-    frames of that size is written instead (``out`` .gif or .mp4)."""
+    frames of that size is written instead (``out`` .gif or .mp4). ``repeat`` > 1 shows a
+    periodic (``param.periodic=true``) image repeated ``repeat`` x ``repeat`` times."""
     from paramart.runner.plan import resolve_device
     from paramart.outputs.zoom import ANIMATIONS, write_animation, zoom_frames
 
@@ -116,7 +120,12 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
     param = param_from_checkpoint(ckpt).to(resolve_device(device)).eval()
     size = output_size(param.size, width, height)
     run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
-    default = f"zoom_{size[1]}x{size[0]}.gif" if animate else f"render_{size[1]}x{size[0]}.png"
+    if repeat < 1 or (repeat > 1 and not getattr(param, "periodic", False)):
+        raise ParamartError(f"repeat={repeat}: only a run with param.periodic=true repeats seamlessly "
+                            "(and repeat must be at least 1)")
+    tiled = (size[0] * repeat, size[1] * repeat)
+    default = (f"zoom_{size[1]}x{size[0]}.gif" if animate else
+               f"render_{tiled[1]}x{tiled[0]}{f'_tiled{repeat}x{repeat}' if repeat > 1 else ''}.png")
     path = Path(out) if out is not None else run_dir / default
     if path.suffix.lower() not in (ANIMATIONS if animate else FORMATS):
         raise ParamartError(f"out={path}: give a {'.gif or .mp4' if animate else '.png or .jpg'} file name")
@@ -129,7 +138,7 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
     if log is not None and size != param.size:
         h0, w0 = param.size
         log(f"{type(param).__name__} learned at {w0}x{h0}: {param.resampling}")
-    array = render_array(param, size, tile, progress)
+    array = render_array(param, size, tile, progress) if repeat == 1 else window_array(param, size, 0, 0, tiled, tile)
     save_image(Image.fromarray(array), path)
     return path
 
@@ -147,7 +156,7 @@ def _render(cfg: DictConfig) -> None:
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log, zoom=cfg.zoom)
+                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat)
     except ParamartError as exc:
         fail(str(exc))
     if path.suffix.lower() == ".mp4":

@@ -113,6 +113,7 @@ class CPPN(Parameterization):
         if depth < 1 or width < 1 or latent_dim < 0:
             raise ParamartError("param.depth and param.width must be at least 1 and param.latent_dim at least 0")
         self.activation = activation
+        self.periodic = bool(periodic)
         h0, w0 = self.size
         extent = (COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0))
         self.encoding = CoordinateEncoding(extent, fourier_features, fourier_sigma, fourier_kind, fourier_anneal,
