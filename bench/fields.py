@@ -110,24 +110,26 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--zoom", default=None, help="zoom levels for an extra zoom-trained run, e.g. 1,2,4,8")
     ap.add_argument("--report", action="store_true", help="only write docs/benchmarks.md from the results")
+    ap.add_argument("--costs", default=None, help="JSON of step costs from an earlier run (skips calibration)")
+    ap.add_argument("--runs", default=None, help="objective:variant,... to run instead of every pair")
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"bench/fields.py needs the shared images in {SHARED}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / "fields.jsonl"
     if not args.report:
-        costs = calibrate(args.variants.split(","), args.size)
+        costs = json.loads(args.costs) if args.costs else calibrate(args.variants.split(","), args.size)
         print(json.dumps({"costs": costs}), flush=True)
         judges: dict = {}
-        for objective in args.objectives.split(","):
-            for variant in args.variants.split(","):
-                if objective == "texture" and variant == "cppn+prefit":
-                    continue  # no photo: the same as cppn
-                extra = [f"zoom.levels=[{args.zoom}]"] if args.zoom else []
-                row = judge(one_run(objective, variant, args.size, args.seconds, costs, extra), judges)
-                print(json.dumps(row), flush=True)
-                with log.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+        pairs = ([tuple(p.split(":")) for p in args.runs.split(",")] if args.runs else
+                 [(o, v) for o in args.objectives.split(",") for v in args.variants.split(",")
+                  if not (o == "texture" and v == "cppn+prefit")])  # no photo: the same as cppn
+        extra = [f"zoom.levels=[{args.zoom}]"] if args.zoom else []
+        for objective, variant in pairs:
+            row = judge(one_run(objective, variant, args.size, args.seconds, costs, extra), judges)
+            print(json.dumps(row), flush=True)
+            with log.open("a") as f:
+                f.write(json.dumps(row) + "\n")
     from fields_report import write_report
 
     write_report(log, REPO / "docs" / "benchmarks.md")

@@ -8,7 +8,7 @@ crops of the render at full resolution are scored by the independent judge next 
 training-size image, the same crops of a hash grid trained without zoom, and of the pixel
 result upscaled bicubically (the baseline: all a pixel canvas can do).
 
-    python bench/fields_zoom.py --size 128 --seconds 60 --zoom-seconds 120 --levels 1,2,4,8,16,32,64
+    python bench/fields_zoom.py --size 128 --seconds 60 --zoom-seconds 60 --levels 1,2,4,8,16,32,64
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from PIL import Image
 
 from paramart.io.images import to_tensor
 from paramart.model.judge import GatysScore
+from paramart.runner.checkpoint import param_from_checkpoint
 
 Image.MAX_IMAGE_PIXELS = None
 W8K, H8K = 7680, 4320
@@ -51,16 +52,27 @@ def bicubic_8k(png: str, out: Path) -> None:
     big.crop((0, top, W8K, top + H8K)).save(out)
 
 
-def crop_scores(path: Path, size: int, judge: GatysScore, count: int, seed: int = 0) -> list[float]:
+def crop_windows(size: int, count: int, seed: int = 0) -> list[tuple[int, int]]:
+    """(top, left) of ``count`` random ``size`` x ``size`` crops of a 7680x4320 image."""
     g = torch.Generator().manual_seed(seed)
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        scores = []
-        for _ in range(count):
-            top = int(torch.randint(0, H8K - size, (1,), generator=g))
-            left = int(torch.randint(0, W8K - size, (1,), generator=g))
-            crop = im.crop((left, top, left + size, top + size))
-            scores.append(judge(to_tensor(crop))["style"])
+    return [(int(torch.randint(0, H8K - size, (1,), generator=g)), int(torch.randint(0, W8K - size, (1,), generator=g)))
+            for _ in range(count)]
+
+
+def crop_scores(source, size: int, judge: GatysScore, count: int) -> list[float]:
+    """Style scores of the crops, cut from an image file or rendered from a run's checkpoint
+    (``render_region``: exactly the pixels the 8K render has there, without rendering it all)."""
+    scores = []
+    if isinstance(source, Path) and source.suffix == ".png":
+        with Image.open(source) as im:
+            im = im.convert("RGB")
+            for top, left in crop_windows(size, count):
+                scores.append(judge(to_tensor(im.crop((left, top, left + size, top + size))))["style"])
+        return scores
+    param = param_from_checkpoint(source).eval()
+    for top, left in crop_windows(size, count):
+        crop = param.render_region((H8K, W8K), top, left, size, size)
+        scores.append(judge(crop.mul(255).round().div(255))["style"])  # as saved in 8 bits
     return scores
 
 
@@ -68,7 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--zoom-seconds", type=float, default=120.0, help="the zoom run's CPU budget (a step: 2 VGG)")
+    ap.add_argument("--zoom-seconds", type=float, default=60.0, help="the zoom run's CPU budget (a step: 2 VGG)")
     ap.add_argument("--levels", default="1,2,4,8,16,32,64")
     ap.add_argument("--finest", type=int, default=8192)
     ap.add_argument("--crops", type=int, default=8)
@@ -84,14 +96,13 @@ def main() -> None:
     pixel = runs / tag.format("pixel") / "final.png"
     result = {"zoom_run": row["name"], "levels": args.levels, "finest": args.finest, "steps": row["steps"],
               "train_score": judge(row["png"])["style"]}
+    zoom_run = Path(row["png"]).parent
     big = runs / f"{row['name']}_8k.png"
-    result.update(render_8k(Path(row["png"]).parent, big))
+    result.update(render_8k(zoom_run, big))
     result["crops_zoom"] = statistics.median(crop_scores(big, args.size, judge, args.crops))
     if (plain / "checkpoint.pt").is_file():
-        plain_big = runs / "hashgrid_nozoom_8k.png"
-        result["nozoom"] = render_8k(plain, plain_big)
         result["train_score_nozoom"] = judge(plain / "final.png")["style"]
-        result["crops_nozoom"] = statistics.median(crop_scores(plain_big, args.size, judge, args.crops))
+        result["crops_nozoom"] = statistics.median(crop_scores(plain, args.size, judge, args.crops))
     if pixel.is_file():
         bicubic = runs / "pixel_bicubic_8k.png"
         bicubic_8k(str(pixel), bicubic)

@@ -4,6 +4,7 @@ seamless tiling and zoom animations. Small sizes, few steps."""
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra.errors import InstantiationException
@@ -123,3 +124,28 @@ def test_bad_zoom_settings_are_one_line_errors(tmp_path):
     r = paramart_cli("param=pixel", "size=32", "steps=1", "zoom.levels=[1,2]", f"hydra.run.dir={tmp_path}",
                      cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.strip().startswith("paramart: error: zoom.levels needs a coordinate")
+
+
+def test_render_repeats_a_periodic_run_and_refuses_others(tmp_path):
+    from paramart.outputs.export import render
+    from paramart.runner.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    for periodic in (True, False):
+        cfg = compose(["param=hashgrid", f"param.periodic={str(periodic).lower()}"]).param
+        param = visible(instantiate(cfg, size=(16, 24), init_image=None))
+        run = tmp_path / f"run_{periodic}"
+        run.mkdir()
+        from omegaconf import OmegaConf
+
+        save_checkpoint(run / "checkpoint.pt", param, OmegaConf.to_container(cfg), step=1)
+        if not periodic:
+            with pytest.raises(ParamartError, match="param.periodic=true"):
+                render(run, repeat=2)
+            continue
+        path = render(run, repeat=2)
+        assert path.name == "render_48x32_tiled2x2.png"
+        with Image.open(path) as im:
+            tiled = np.asarray(im)
+        assert tiled.shape == (32, 48, 3)
+        assert np.abs(tiled[:16, :24].astype(int) - tiled[16:, 24:].astype(int)).max() <= 1

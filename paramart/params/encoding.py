@@ -63,8 +63,9 @@ class CoordinateEncoding(nn.Module):
         self.extent = extent  # half-height and half-width of the canvas, canvas units
         self.periodic = periodic
         self.anneal = int(anneal)
-        self.register_buffer("freqs", frequencies(count, sigma, kind, periodic))
-        self.register_buffer("renders", torch.zeros((), dtype=torch.long))
+        # saved only when used, so checkpoints of plain CPPNs from before this module still load
+        self.register_buffer("freqs", frequencies(count, sigma, kind, periodic), persistent=count > 0)
+        self.register_buffer("renders", torch.zeros((), dtype=torch.long), persistent=self.anneal > 0)
         self.plain = 4 if periodic else 3
 
     @property
