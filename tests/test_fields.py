@@ -150,3 +150,9 @@ def test_render_repeats_a_periodic_run_and_refuses_others(tmp_path):
             tiled = np.asarray(im)
         assert tiled.shape == (32, 48, 3)
         assert np.abs(tiled[:16, :24].astype(int) - tiled[16:, 24:].astype(int)).max() <= 1
+
+
+def test_init_content_without_a_photo_is_a_one_line_error(tmp_path):
+    r = paramart_cli("param=hashgrid", "param.init=content", "objective=texture", "size=32", "steps=1",
+                     f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().startswith("paramart: error: param.init=content needs")

@@ -120,6 +120,8 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
         fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
     check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_)
+    if cfg.param.get("init") == "content" and content_img is None:
+        raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
     if resume is not None and len(schedule) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
     return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, resolve_device(cfg.device),
