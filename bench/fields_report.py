@@ -66,17 +66,19 @@ def _zoom(rows: list[dict]) -> list[str]:
 
 def write_report(log: Path, doc: Path, notes: str = "") -> None:
     rows = _rows(log)
-    size = rows[0]["size"] if rows else 0
-    seconds = rows[0]["seconds"] if rows else 0
     parts = [HEADING, "", notes.strip(), ""] if notes.strip() else [HEADING, ""]
     for objective, title in (("texture", "Texture of The Starry Night"),
                              ("transfer", "Style transfer: the cat photo in The Starry Night's style")):
         table = _table(rows, objective)
         if table:
-            parts += [f"### {title}, {size} px, {seconds:g} CPU-seconds each", "", *table, ""]
+            first = next(r for r in rows if r["objective"] == objective)
+            parts += [f"### {title}, {first['size']} px, {first['seconds']:g} CPU-seconds each", "", *table, ""]
     zoom = _zoom(_rows(log.with_name("fields_zoom.jsonl")))
     if zoom:
         parts += ["### Zoom training and the 8K render", "", *zoom, ""]
+    seen = log.with_name("fields_notes.md")  # what we saw, written by hand after looking
+    if seen.is_file():
+        parts += [seen.read_text().strip(), ""]
     section = "\n".join(parts)
     text = doc.read_text()
     pattern = re.compile(r"^" + re.escape(HEADING) + r"\n.*?(?=^## |\Z)", re.S | re.M)
