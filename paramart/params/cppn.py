@@ -61,6 +61,18 @@ def pixel_coords(train_size: tuple[int, int], size: tuple[int, int], top: int, l
     return y, x
 
 
+def roll(param, y: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """While training a periodic image (renders with gradients), shift it around the torus by a
+    random offset, so that no place is always at the canvas's edge, where VGG's zero padding
+    would print a frame into the texture. Renders without gradients are not moved."""
+    if not (getattr(param, "periodic", False) and torch.is_grad_enabled()):
+        return y, x
+    h0, w0 = param.size
+    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
+    shift = torch.rand(2)
+    return y + float(shift[0]) * 2 * ey, x + float(shift[1]) * 2 * ex
+
+
 @dataclass
 class CPPNConfig(ParamConfig):
     _target_: str = "paramart.params.cppn.CPPN"
@@ -107,7 +119,8 @@ class CPPN(Parameterization):
         # A CPPN has no closed-form inverse: it starts from grey, and with a content photo
         # (init=auto/content) the run pre-fits it to the photo (paramart.params.prefit).
         super().__init__(size)
-        self.prefit = content_init(init, init_image, prefit)
+        # a photo does not tile: a periodic image starts from grey, not from a pre-fit
+        self.prefit = None if periodic else content_init(init, init_image, prefit)
         if activation not in ACTIVATIONS:
             raise ParamartError(f"param.activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
         if depth < 1 or width < 1 or latent_dim < 0:
@@ -148,7 +161,7 @@ class CPPN(Parameterization):
 
     def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
         device = self.out.weight.device
-        y, x = pixel_coords(self.size, size, top, left, height, width)
+        y, x = roll(self, *pixel_coords(self.size, size, top, left, height, width))
         y, x = y.to(device), x.to(device)
         act, _ = ACTIVATIONS[self.activation]
         a = self.features(y, x)

@@ -32,7 +32,7 @@ from torch import nn
 from paramart.errors import ParamartError
 from paramart.params.base import ParamConfig, Parameterization, register
 from paramart.params.color import color_matrix, to_rgb
-from paramart.params.cppn import COORD_RANGE, pixel_coords
+from paramart.params.cppn import COORD_RANGE, pixel_coords, roll
 from paramart.params.prefit import PrefitConfig, content_init
 
 #: the spatial hash's primes (Teschner et al. 2003, as in Instant-NGP); the first is 1
@@ -93,7 +93,8 @@ class HashGrid(Parameterization):
         if not 1 <= coarsest <= finest:
             raise ParamartError(f"param.coarsest={coarsest} and finest={finest}: need 1 <= coarsest <= finest")
         self.periodic = bool(periodic)
-        self.prefit = content_init(init, init_image, prefit)
+        # a photo does not tile: a periodic image starts from noise, not from a pre-fit
+        self.prefit = None if periodic else content_init(init, init_image, prefit)
         h0, w0 = self.size
         self.cells: list[tuple[int, int]] = []  # (rows, columns) of cells per level
         self.dense: list[bool] = []
@@ -154,7 +155,7 @@ class HashGrid(Parameterization):
     def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
         """Pixels ``[top:top+height, left:left+width]`` of a ``size`` render, with gradients."""
         device = self.tables[0].device
-        y, x = pixel_coords(self.size, tuple(size), top, left, height, width)
+        y, x = roll(self, *pixel_coords(self.size, tuple(size), top, left, height, width))
         logits = self.mlp(self.encode(y.to(device), x.to(device)))
         return to_rgb(logits, self.color, channel_dim=-1).reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
 
