@@ -44,6 +44,19 @@ def render_8k(run: Path, out: Path) -> dict:
     return {"render_wall_s": 3600 * h + 60 * m + s, "render_cpu_s": cpu, "peak_rss_mb": rss / 1024}
 
 
+def sample_8k(run: Path, tiles: int) -> dict:
+    """CPU seconds of ``tiles`` 256 px tiles of the 8K render, extrapolated to all of them."""
+    import time
+
+    param = param_from_checkpoint(run).eval()
+    t = time.process_time()
+    for i in range(tiles):
+        param.render_region((H8K, W8K), 256 * (i % 16), 256 * i, 256, 256)
+    per_tile = (time.process_time() - t) / tiles
+    count = -(-H8K // 256) * -(-W8K // 256)
+    return {"render_cpu_s": per_tile * count, "render_sampled_tiles": tiles, "render_tiles": count}
+
+
 def bicubic_8k(png: str, out: Path) -> None:
     """The pixel result enlarged bicubically to the render's pixel pitch, its centred 16:9 part."""
     with Image.open(png) as im:
@@ -84,11 +97,19 @@ def main() -> None:
     ap.add_argument("--levels", default="1,2,4,8,16,32,64")
     ap.add_argument("--finest", type=int, default=8192)
     ap.add_argument("--crops", type=int, default=8)
+    ap.add_argument("--reuse", action="store_true", help="score the finished zoom run again (no training)")
+    ap.add_argument("--sample-tiles", type=int, default=0,
+                    help="instead of the whole 8K render, time this many 256 px tiles of it and extrapolate")
     args = ap.parse_args()
     fields.VARIANTS["hashgrid+zoom"] = ("hashgrid", 0.01, [f"param.finest={args.finest}"])
-    costs = fields.calibrate(["hashgrid+zoom"], args.size)
-    row = fields.one_run("texture", "hashgrid+zoom", args.size, args.zoom_seconds, costs,
-                         [f"zoom.levels=[{args.levels}]"])
+    if args.reuse:
+        name = f"texture_hashgrid+zoom_zoom_{args.size}px_{args.zoom_seconds:g}s"
+        steps = int((fields.RUNS / name / "losses.csv").read_text().splitlines()[-1].split(",")[0])
+        row = {"name": name, "steps": steps, "png": str(fields.RUNS / name / "final.png")}
+    else:
+        costs = fields.calibrate(["hashgrid+zoom"], args.size)
+        row = fields.one_run("texture", "hashgrid+zoom", args.size, args.zoom_seconds, costs,
+                             [f"zoom.levels=[{args.levels}]"])
     judge = GatysScore(fields.CONTENT, fields.STYLE, style_size=args.size)
     runs = fields.RUNS
     tag = f"texture_{{}}_{args.size}px_{args.seconds:g}s"
@@ -97,9 +118,13 @@ def main() -> None:
     result = {"zoom_run": row["name"], "levels": args.levels, "finest": args.finest, "steps": row["steps"],
               "train_score": judge(row["png"])["style"]}
     zoom_run = Path(row["png"]).parent
-    big = runs / f"{row['name']}_8k.png"
-    result.update(render_8k(zoom_run, big))
-    result["crops_zoom"] = statistics.median(crop_scores(big, args.size, judge, args.crops))
+    if args.sample_tiles:
+        result.update(sample_8k(zoom_run, args.sample_tiles))
+        result["crops_zoom"] = statistics.median(crop_scores(zoom_run, args.size, judge, args.crops))
+    else:
+        big = runs / f"{row['name']}_8k.png"
+        result.update(render_8k(zoom_run, big))
+        result["crops_zoom"] = statistics.median(crop_scores(big, args.size, judge, args.crops))
     if (plain / "checkpoint.pt").is_file():
         result["train_score_nozoom"] = judge(plain / "final.png")["style"]
         result["crops_nozoom"] = statistics.median(crop_scores(plain, args.size, judge, args.crops))

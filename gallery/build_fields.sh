@@ -23,7 +23,7 @@ done
 
 # a seamless tile: torus coordinates, rendered 2 x 2
 paramart param=hashgrid param.periodic=true objective=texture style=$IMG/starry_night.jpg optim=adam optim.lr=0.01 \
-  size=128 steps=${TILE_STEPS:-40} progress=false timelapse.frames=16 hydra.run.dir=$RUNS/20-seamless_tile
+  size=128 steps=${TILE_STEPS:-30} progress=false timelapse.frames=16 hydra.run.dir=$RUNS/20-seamless_tile
 paramart-render run=$RUNS/20-seamless_tile repeat=2 progress=false
 
 # the zoom-trained hash grid: its 8K render and a zoom into it
