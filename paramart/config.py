@@ -6,12 +6,14 @@ values, i.e. every default, live in the YAML files under ``conf/``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from paramart.objectives.zoom import ZoomConfig
 
 
 class Pooling(Enum):
@@ -145,6 +147,8 @@ class Config:
     transforms: TransformsConfig = MISSING
     timelapse: TimelapseConfig = MISSING
     preview: PreviewConfig = MISSING
+    #: zoom-consistent training of coordinate parameterizations (paramart/objectives/zoom.py)
+    zoom: ZoomConfig = field(default_factory=ZoomConfig)
     # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING

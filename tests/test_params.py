@@ -1,5 +1,7 @@
 """Contract tests every parameterization must pass."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -9,10 +11,18 @@ from paramart.params.pixel import EPS, Pixel
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint, save_checkpoint
 from tests.conftest import sample_tensor
 
-PARAMS = ["pixel", "fft", "cppn", "fourier_cppn"]
+#: every parameterization the packaged config offers: a new conf/param/NAME.yaml is tested here
+PARAMS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "param").glob("*.yaml"))
 #: Adam learning rate and the MSE it must reach in 150 steps on a 48 px photo (measured:
-#: pixel 1e-6, fft 0.0009, cppn 0.014, fourier_cppn 0.0011; the start is 0.093).
-FIT = {"pixel": (0.05, 0.002), "fft": (0.05, 0.002), "cppn": (0.01, 0.025), "fourier_cppn": (0.005, 0.003)}
+#: pixel 1e-6, fft 0.0009, cppn 0.014, fourier_cppn 0.0011, hashgrid 2.5e-5; the start is 0.093).
+FIT = {"pixel": (0.05, 0.002), "fft": (0.05, 0.002), "cppn": (0.01, 0.025), "fourier_cppn": (0.005, 0.003),
+       "hashgrid": (0.01, 0.0005)}
+TILEABLE = [name for name in PARAMS if name not in ("pixel", "fft")]
+
+
+def test_every_parameterization_has_a_fit_threshold():
+    assert set(PARAMS) >= {"pixel", "fft", "cppn", "fourier_cppn", "hashgrid"}
+    assert set(FIT) == set(PARAMS), "add the new parameterization's measured fit to FIT"
 
 
 def build(name: str, size=(40, 56), init_image=None):
@@ -95,13 +105,24 @@ def test_cppn_at_64_and_256_px_downsampled_agree():
     assert (torch.nn.functional.avg_pool2d(large, 4) - small).abs().mean() < 0.005
 
 
-@pytest.mark.parametrize("name", ["cppn", "fourier_cppn"])
+def _randomize_output(param) -> None:
+    """Coordinate networks may start flat grey: give them a visible pattern."""
+    with torch.no_grad():
+        if hasattr(param, "out"):
+            param.out.weight.normal_(0, 0.3)
+        for table in getattr(param, "tables", []):
+            table.normal_(0, 1.0)
+        if hasattr(param, "mlp"):
+            param.mlp[-1].weight.normal_(0, 1.0)
+
+
+@pytest.mark.parametrize("name", TILEABLE)
 def test_coordinate_params_sample_one_continuous_image(name):
     """At 3x the size, every third pixel (from the second) has the centre of a 1x pixel."""
     torch.manual_seed(0)
     param, _ = build(name, size=(40, 56))
-    with torch.no_grad():
-        param.out.weight.normal_(0, 0.3)
+    assert param.tileable
+    _randomize_output(param)
     small = param.render()
     large = param.render((120, 168))
     assert small.std() > 0.05

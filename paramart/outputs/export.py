@@ -1,6 +1,7 @@
 """``paramart-render``: re-render a finished run from its ``checkpoint.pt`` at any size.
 
     paramart-render run=outputs/DATE/TIME width=7680 height=4320 out=big.png
+    paramart-render run=outputs/DATE/TIME width=480 zoom.to=64 zoom.frames=96 out=zoom.gif
 
 What a larger render holds depends on the parameterization (each says so in its
 ``resampling``): CPPN and Fourier-CPPN are functions of position, evaluated at every pixel of
@@ -12,7 +13,7 @@ only be resized. The render is written atomically.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
@@ -32,6 +33,17 @@ FORMATS = (".png", ".jpg", ".jpeg")
 
 
 @dataclass
+class ZoomAnimationConfig:
+    #: final magnification (e.g. 64); null: render a still image
+    to: float | None = None
+    #: frames of the animation, and their rate
+    frames: int = 48
+    fps: float = 12.0
+    #: the point zoomed into, as fractions of the width and height
+    center: list[float] = field(default_factory=lambda: [0.5, 0.5])
+
+
+@dataclass
 class RenderConfig:
     #: the run directory (or its checkpoint.pt)
     run: str = MISSING
@@ -42,6 +54,10 @@ class RenderConfig:
     out: str | None = None
     #: side of the square tiles CPPNs are evaluated in (memory grows with tile^2)
     tile: int = MISSING
+    #: periodic runs: the image repeated repeat x repeat times (a seamless tile, tiled)
+    repeat: int = 1
+    #: zoom animation (paramart/outputs/zoom.py): zoom.to = final magnification, null = a still image
+    zoom: ZoomAnimationConfig = field(default_factory=lambda: ZoomAnimationConfig())
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
     progress: bool = MISSING
@@ -69,37 +85,60 @@ def render_array(param: Parameterization, size: tuple[int, int], tile: int = 256
                  progress: bool = False) -> np.ndarray:
     """(height, width, 3) uint8 render. Tileable parameterizations are evaluated tile by tile,
     so no float image of the whole size is ever held."""
-    h, w = size
     if not param.tileable:
         return _to_uint8(param.render(size))
+    return window_array(param, size, 0, 0, size, tile, progress)
+
+
+def window_array(param: Parameterization, size: tuple[int, int], top: int, left: int, window: tuple[int, int],
+                 tile: int = 256, progress: bool = False) -> np.ndarray:
+    """(h, w, 3) uint8 pixels ``[top:top+h, left:left+w]`` of a ``size`` render of a tileable
+    parameterization, evaluated tile by tile (``window`` = (h, w))."""
     if tile < 1:
         raise ParamartError(f"tile={tile} must be at least 1")
+    h, w = window
     out = np.empty((h, w, 3), dtype=np.uint8)
-    tiles = [(top, left) for top in range(0, h, tile) for left in range(0, w, tile)]
-    for top, left in tqdm(tiles, disable=not progress, unit="tile", dynamic_ncols=True):
-        th, tw = min(tile, h - top), min(tile, w - left)
-        out[top : top + th, left : left + tw] = _to_uint8(param.render_region(size, top, left, th, tw))
+    tiles = [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
+    for y, x in tqdm(tiles, disable=not progress, unit="tile", dynamic_ncols=True):
+        th, tw = min(tile, h - y), min(tile, w - x)
+        out[y : y + th, x : x + tw] = _to_uint8(param.render_region(size, top + y, left + x, th, tw))
     return out
 
 
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
-           *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None) -> Path:
-    """Render the run's learned image at (width, height) into ``out``; returns the path."""
+           *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None, zoom=None,
+           repeat: int = 1) -> Path:
+    """Render the run's learned image at (width, height) into ``out``; returns the path.
+    With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
+    frames of that size is written instead (``out`` .gif or .mp4). ``repeat`` > 1 shows a
+    periodic (``param.periodic=true``) image repeated ``repeat`` x ``repeat`` times."""
     from paramart.runner.plan import resolve_device
+    from paramart.outputs.zoom import ANIMATIONS, write_animation, zoom_frames
 
+    animate = zoom is not None and zoom.to is not None
     ckpt = load_checkpoint(run)
     param = param_from_checkpoint(ckpt).to(resolve_device(device)).eval()
     size = output_size(param.size, width, height)
     run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
-    path = Path(out) if out is not None else run_dir / f"render_{size[1]}x{size[0]}.png"
-    if path.suffix.lower() not in FORMATS:
-        raise ParamartError(f"out={path}: give a .png or .jpg file name")
+    if repeat < 1 or (repeat > 1 and not getattr(param, "periodic", False)):
+        raise ParamartError(f"repeat={repeat}: only a run with param.periodic=true repeats seamlessly "
+                            "(and repeat must be at least 1)")
+    tiled = (size[0] * repeat, size[1] * repeat)
+    default = (f"zoom_{size[1]}x{size[0]}.gif" if animate else
+               f"render_{tiled[1]}x{tiled[0]}{f'_tiled{repeat}x{repeat}' if repeat > 1 else ''}.png")
+    path = Path(out) if out is not None else run_dir / default
+    if path.suffix.lower() not in (ANIMATIONS if animate else FORMATS):
+        raise ParamartError(f"out={path}: give a {'.gif or .mp4' if animate else '.png or .jpg'} file name")
     if not path.parent.is_dir():
         raise ParamartError(f"out={path}: the folder {path.parent} does not exist")
+    if animate:
+        frames = zoom_frames(param, size, float(zoom.to), int(zoom.frames), tuple(zoom.center), tile)
+        write_animation(path, tqdm(frames, total=int(zoom.frames), disable=not progress, unit="frame"), zoom.fps)
+        return path
     if log is not None and size != param.size:
         h0, w0 = param.size
         log(f"{type(param).__name__} learned at {w0}x{h0}: {param.resampling}")
-    array = render_array(param, size, tile, progress)
+    array = render_array(param, size, tile, progress) if repeat == 1 else window_array(param, size, 0, 0, tiled, tile)
     save_image(Image.fromarray(array), path)
     return path
 
@@ -117,11 +156,15 @@ def _render(cfg: DictConfig) -> None:
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log)
+                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat)
     except ParamartError as exc:
         fail(str(exc))
+    if path.suffix.lower() == ".mp4":
+        log(f"wrote {path}")
+        return
     with Image.open(path) as im:
-        log(f"wrote {path} ({im.width}x{im.height})")
+        frames = getattr(im, "n_frames", 1)
+        log(f"wrote {path} ({im.width}x{im.height}{f', {frames} frames' if frames > 1 else ''})")
 
 
 def main() -> None:

@@ -184,6 +184,10 @@ def build_gallery(runs: list[str | Path], out_dir: str | Path, title: str = "par
             assets[f"in:{label}"] = f"pieces/{p.slug}/{name}"
         for render in p.renders:
             assets.update(_render_assets(render, dest, p.slug))
+        for anim in sorted(p.run_dir.glob("zoom_*.gif")):  # paramart-render zoom.to=... animations
+            name = safe_name(anim.stem) + ".gif"
+            shutil.copyfile(anim, dest / name)
+            assets[f"render:zoom animation {anim.stem[5:]}"] = f"pieces/{p.slug}/{name}"
         articles.append(_article(p, assets))
     e = html.escape
     page = f"""<!doctype html>

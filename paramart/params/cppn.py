@@ -20,7 +20,7 @@ notebook's ``concat(atan(a)/0.67, atan(a)^2/0.6)``, which doubles the width), ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from omegaconf import MISSING
@@ -28,6 +28,9 @@ from torch import nn
 
 from paramart.errors import ParamartError
 from paramart.params.base import ParamConfig, Parameterization, register
+from paramart.params.color import color_matrix, to_rgb
+from paramart.params.encoding import CoordinateEncoding
+from paramart.params.prefit import PrefitConfig, content_init
 
 #: Coordinates span +-sqrt(3) along the longer side: a uniform variable there has unit variance.
 COORD_RANGE = math.sqrt(3.0)
@@ -58,6 +61,18 @@ def pixel_coords(train_size: tuple[int, int], size: tuple[int, int], top: int, l
     return y, x
 
 
+def roll(param, y: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """While training a periodic image (renders with gradients), shift it around the torus by a
+    random offset, so that no place is always at the canvas's edge, where VGG's zero padding
+    would print a frame into the texture. Renders without gradients are not moved."""
+    if not (getattr(param, "periodic", False) and torch.is_grad_enabled()):
+        return y, x
+    h0, w0 = param.size
+    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
+    shift = torch.rand(2)
+    return y + float(shift[0]) * 2 * ey, x + float(shift[1]) * 2 * ex
+
+
 @dataclass
 class CPPNConfig(ParamConfig):
     _target_: str = "paramart.params.cppn.CPPN"
@@ -69,6 +84,21 @@ class CPPNConfig(ParamConfig):
     activation: str = MISSING
     #: size of the fixed random latent vector appended to (x, y, r); 0 = none
     latent_dim: int = MISSING
+    #: Fourier features of the coordinates (Tancik et al. 2020): how many frequencies; 0 = none
+    fourier_features: int = 0
+    #: their scale: std (gaussian) or highest frequency (positional), cycles per canvas side
+    fourier_sigma: float = 10.0
+    #: gaussian (random frequencies) | positional (axis-aligned, geometric)
+    fourier_kind: str = "gaussian"
+    #: open the frequencies coarse to fine over this many training renders; 0 = all at once
+    fourier_anneal: int = 0
+    #: torus coordinates: the image tiles with no seam
+    periodic: bool = False
+    #: mix the outputs by ImageNet's colour correlation before the sigmoid (params/color.py)
+    decorrelate: bool = False
+    #: auto (pre-fit to the content photo when there is one) | content | none
+    init: str = "auto"
+    prefit: PrefitConfig = field(default_factory=PrefitConfig)
 
 
 register("cppn", CPPNConfig)
@@ -83,18 +113,29 @@ class CPPN(Parameterization):
     outputs_per_pixel = 3
 
     def __init__(self, size, init_image: torch.Tensor | None = None, depth: int = 8, width: int = 24,
-                 activation: str = "composite", latent_dim: int = 0):
-        # init_image is ignored: a CPPN has no closed-form inverse, it starts from grey.
+                 activation: str = "composite", latent_dim: int = 0, fourier_features: int = 0,
+                 fourier_sigma: float = 10.0, fourier_kind: str = "gaussian", fourier_anneal: int = 0,
+                 periodic: bool = False, decorrelate: bool = False, init: str = "auto", prefit=None):
+        # A CPPN has no closed-form inverse: it starts from grey, and with a content photo
+        # (init=auto/content) the run pre-fits it to the photo (paramart.params.prefit).
         super().__init__(size)
+        # a photo does not tile: a periodic image starts from grey, not from a pre-fit
+        self.prefit = None if periodic else content_init(init, init_image, prefit)
         if activation not in ACTIVATIONS:
             raise ParamartError(f"param.activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
         if depth < 1 or width < 1 or latent_dim < 0:
             raise ParamartError("param.depth and param.width must be at least 1 and param.latent_dim at least 0")
         self.activation = activation
+        self.periodic = bool(periodic)
+        h0, w0 = self.size
+        extent = (COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0))
+        self.encoding = CoordinateEncoding(extent, fourier_features, fourier_sigma, fourier_kind, fourier_anneal,
+                                           periodic)
         self.register_buffer("z", torch.randn(latent_dim))
+        self.register_buffer("color", color_matrix(decorrelate), persistent=False)
         act, widen = ACTIVATIONS[activation]
         layers: list[nn.Linear] = []
-        fan_in = 3 + latent_dim
+        fan_in = self.encoding.width + latent_dim
         for _ in range(depth):
             layer = nn.Linear(fan_in, width)
             nn.init.normal_(layer.weight, 0.0, math.sqrt(1.0 / fan_in))
@@ -107,11 +148,9 @@ class CPPN(Parameterization):
         nn.init.zeros_(self.out.bias)
 
     def features(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """(height*width, 3 + latent_dim) network inputs for the grid ``y`` x ``x``."""
-        yy, xx = torch.meshgrid(y, x, indexing="ij")
-        # r / sqrt(2) keeps the radius near unit scale like x and y.
-        r = (xx * xx + yy * yy).sqrt() / math.sqrt(2.0)
-        coords = torch.stack([xx, yy, r], dim=-1).reshape(-1, 3)
+        """(height*width, encoding width + latent_dim) network inputs for the grid ``y`` x ``x``:
+        (x, y, r) or torus coordinates, then any Fourier features (params/encoding.py)."""
+        coords = self.encoding(y, x)
         if self.z.numel():
             coords = torch.cat([coords, self.z.expand(coords.shape[0], -1)], dim=-1)
         return coords
@@ -122,13 +161,13 @@ class CPPN(Parameterization):
 
     def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
         device = self.out.weight.device
-        y, x = pixel_coords(self.size, size, top, left, height, width)
+        y, x = roll(self, *pixel_coords(self.size, size, top, left, height, width))
         y, x = y.to(device), x.to(device)
         act, _ = ACTIVATIONS[self.activation]
         a = self.features(y, x)
         for layer in self.hidden:
             a = act(layer(a))
-        rgb = torch.sigmoid(self.head(self.out(a), y, x))
+        rgb = to_rgb(self.head(self.out(a), y, x), self.color, channel_dim=-1)
         return rgb.reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, size=None):

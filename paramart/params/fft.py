@@ -6,8 +6,8 @@ coefficient is scaled by ``1 / max(f, 1 / max(h, w)) ** decay_power`` (``f`` the
 cycles per pixel), which gives natural-image statistics (power falling as 1/f²) to
 uncorrelated parameters: a gradient step moves low frequencies as much as high ones, so
 optimisation is no longer dominated by high-frequency noise. The three channels are then
-mixed by the square root of ImageNet's colour correlation (normalised by its largest
-column norm), so the parameters are decorrelated colours, and a sigmoid maps to [0, 1].
+mixed by the square root of ImageNet's colour correlation (the shared stage in
+:mod:`paramart.params.color`), so the parameters are decorrelated colours, and a sigmoid maps to [0, 1].
 
 The mapping is invertible: ``init=content`` (or ``auto`` with a content image) computes the
 spectrum that reproduces the photo (sigmoid -> logit, colour matrix -> its inverse, FFT).
@@ -30,24 +30,13 @@ from omegaconf import MISSING
 from paramart.errors import ParamartError
 from paramart.io.images import resize
 from paramart.params.base import ParamConfig, Parameterization, register
+from paramart.params.color import color_matrix, to_rgb
 
-#: Square root of the colour correlation of ImageNet (Lucid's ``color_correlation_svd_sqrt``).
-COLOR_CORRELATION_SQRT = torch.tensor(
-    [[0.26, 0.09, 0.02],
-     [0.27, 0.00, -0.05],
-     [0.27, -0.09, 0.03]]
-)
 #: Lucid divides the synthesised image by 4 so that unit-scale spectra give moderate logits.
 SPECTRUM_GAIN = 4.0
 #: Init from an image clamps it to half an 8-bit level from 0 and 1 (the logit is finite there
 #: and the 8-bit image is unchanged).
 EDGE = 0.5 / 255
-
-
-def colour_matrix(decorrelate: bool) -> torch.Tensor:
-    if not decorrelate:
-        return torch.eye(3)
-    return COLOR_CORRELATION_SQRT / COLOR_CORRELATION_SQRT.norm(dim=0).max()
 
 
 def spectrum_scale(height: int, width: int, decay_power: float) -> torch.Tensor:
@@ -99,7 +88,7 @@ class FFT(Parameterization):
         super().__init__(size)
         h, w = self.size
         self.register_buffer("scale", spectrum_scale(h, w, decay_power), persistent=False)
-        self.register_buffer("colour", colour_matrix(decorrelate), persistent=False)
+        self.register_buffer("colour", color_matrix(decorrelate), persistent=False)
         if init == "auto":
             init = "content" if init_image is not None else "noise"
         if init == "content":
@@ -127,5 +116,4 @@ class FFT(Parameterization):
             spec = resample_spectrum(spec, (h, w), tuple(size))
             h, w = size
         decorrelated = torch.fft.irfft2(spec, s=(h, w), norm="ortho") / SPECTRUM_GAIN
-        logits = torch.einsum("ij,jhw->ihw", self.colour, decorrelated)
-        return torch.sigmoid(logits).unsqueeze(0)
+        return to_rgb(decorrelated, self.colour).unsqueeze(0)

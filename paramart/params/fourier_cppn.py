@@ -54,12 +54,14 @@ register("fourier_cppn", FourierCPPNConfig)
 class FourierCPPN(CPPN):
     """A CPPN whose outputs are local Fourier coefficients, turned into colour by an IDFT."""
 
-    def __init__(self, size, init_image: torch.Tensor | None = None, depth: int = 8, width: int = 24,
-                 activation: str = "composite", latent_dim: int = 0, fourier_size: int = 10):
+    def __init__(self, size, init_image: torch.Tensor | None = None, fourier_size: int = 10, **cppn):
         if fourier_size < 1:
             raise ParamartError(f"param.fourier_size={fourier_size} must be at least 1")
+        if cppn.get("periodic"):
+            raise ParamartError("param.periodic is not available for fourier_cppn (its K-px period need not divide "
+                                "the canvas); use param=cppn or param=hashgrid")
         self.outputs_per_pixel = 3 * 2 * fourier_size**2  # real and imaginary parts
-        super().__init__(size, init_image, depth=depth, width=width, activation=activation, latent_dim=latent_dim)
+        super().__init__(size, init_image, **cppn)
         f = torch.fft.fftfreq(fourier_size)
         fy, fx = torch.meshgrid(f, f, indexing="ij")
         self.register_buffer("freqs", torch.stack([fy.reshape(-1), fx.reshape(-1)]), persistent=False)

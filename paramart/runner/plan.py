@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig
 from PIL import Image
 
@@ -20,6 +21,7 @@ from paramart.io.images import fit_size, load_image
 from paramart.model.layers import check_layers, deepest
 from paramart.model.vgg import check_speed_settings
 from paramart.objectives.objective import needed_layers, term_configs
+from paramart.objectives.zoom import check_zoom
 from paramart.runner.stages import stages
 from paramart.runner.state import Resume, load_resume
 
@@ -117,6 +119,9 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     for s in style_imgs:
         fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
+    check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_)
+    if cfg.param.get("init") == "content" and content_img is None:
+        raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
     if resume is not None and len(schedule) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
     return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, resolve_device(cfg.device),

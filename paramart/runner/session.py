@@ -18,7 +18,9 @@ from paramart.errors import ParamartError
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
+from paramart.objectives.zoom import with_zoom
 from paramart.params.base import Parameterization
+from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.loop import History, make_optimizer, optimize
 from paramart.runner.plan import Plan
@@ -87,22 +89,25 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         stage = build_stage(plan, vgg, longest, steps, color, warp)
         if param is None:
             param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(plan.device)
+            if plan.resume is None:  # param.init=content: coordinate networks first fit the photo (no VGG)
+                prefit_to_content(param, stage.content, observers)
         else:
             rescale(param, stage.size)
+        objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
         optimizer = make_optimizer(instantiate(cfg.optim), param)
         if state is None:
-            state = RunState(cfg, out, param, optimizer, stage.objective.names)
+            state = RunState(cfg, out, param, optimizer, objective.names)
             done = state.begin(plan.resume)
             steps -= done  # resuming (single scale only): the steps left
         else:
             state.next_stage(optimizer)
-        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(stage.objective.names))
+        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(objective.names))
         for o in observers:
             o.on_stage(info)
         hooks = StageHooks(state, observers, param, color, stage)
         hooks.frame(done)
         with state.guard():
-            part = optimize(param, stage.objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
+            part = optimize(param, objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
                             progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
                             seconds_offset=state.seconds)
         history.rows += part.rows

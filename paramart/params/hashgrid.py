@@ -1,0 +1,168 @@
+"""A multiresolution hash encoding (Müller, Evans, Schied & Keller, "Instant Neural Graphics
+Primitives", SIGGRAPH 2022) over pixel coordinates, in pure PyTorch.
+
+``levels`` 2-D grids, their resolutions spaced geometrically from ``coarsest`` to ``finest``
+cells across the longer side of the canvas, each vertex holding ``features`` learnable
+values. A level whose vertices fit in ``2 ** log2_table`` entries is stored densely; a finer
+one is hashed into a table of that size (the paper's spatial hash, XOR of the integer
+coordinates times large primes), and its collisions are left for the gradients to sort out.
+Each pixel's features are bilinearly interpolated per level, concatenated and mapped to
+colour by a tiny MLP and a sigmoid (through the decorrelated colour stage of
+:mod:`paramart.params.color` when ``decorrelate``).
+
+The image is a continuous function of position, in the CPPN's canvas units
+(:func:`paramart.params.cppn.pixel_coords`), so a render at any size samples the same image
+and ``render_region`` evaluates only the pixels asked for. The finest levels may have more
+cells than the training canvas has pixels: they are where zoom training
+(:mod:`paramart.objectives.zoom`) puts the detail a large render shows.
+
+``periodic=true`` makes every level wrap around (a torus): the right edge continues into the
+left and the bottom into the top, so the texture tiles with no seam.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from omegaconf import MISSING
+from torch import nn
+
+from paramart.errors import ParamartError
+from paramart.params.base import ParamConfig, Parameterization, register
+from paramart.params.color import color_matrix, to_rgb
+from paramart.params.cppn import COORD_RANGE, pixel_coords, roll
+from paramart.params.prefit import PrefitConfig, content_init
+
+#: the spatial hash's primes (Teschner et al. 2003, as in Instant-NGP); the first is 1
+PRIMES = (1, 2654435761)
+
+
+@dataclass
+class HashGridConfig(ParamConfig):
+    _target_: str = "paramart.params.hashgrid.HashGrid"
+    #: number of grid levels
+    levels: int = MISSING
+    #: features per grid vertex and level
+    features: int = MISSING
+    #: log2 of the entries in each level's table (dense levels use fewer)
+    log2_table: int = MISSING
+    #: cells across the longer side of the canvas at the coarsest and the finest level
+    coarsest: int = MISSING
+    finest: int = MISSING
+    #: hidden layers and their width in the MLP after the encoding
+    depth: int = MISSING
+    width: int = MISSING
+    #: std of the table's uniform-ish init (Instant-NGP: 1e-4)
+    init_scale: float = MISSING
+    #: mix the three outputs by the ImageNet colour correlation before the sigmoid
+    decorrelate: bool = MISSING
+    #: wrap every level around the canvas (a seamless, tileable texture)
+    periodic: bool = MISSING
+    #: auto (content when there is a content photo) | content | none: pixel-space pre-fit
+    init: str = MISSING
+    prefit: PrefitConfig = field(default_factory=PrefitConfig)
+
+
+register("hashgrid", HashGridConfig)
+
+
+def level_cells(coarsest: int, finest: int, levels: int) -> list[int]:
+    """Cells across the longer side at each level: geometric from ``coarsest`` to ``finest``."""
+    if levels == 1:
+        return [coarsest]
+    growth = math.exp((math.log(finest) - math.log(coarsest)) / (levels - 1))
+    return [round(coarsest * growth**level) for level in range(levels)]
+
+
+class HashGrid(Parameterization):
+    """Hashed multiresolution feature grids + a tiny MLP: an image of any resolution."""
+
+    tileable = True
+    resampling = "the hash grids and MLP are evaluated at every pixel of the new size (tile by tile)"
+
+    def __init__(self, size, init_image: torch.Tensor | None = None, levels: int = 12, features: int = 2,
+                 log2_table: int = 14, coarsest: int = 16, finest: int = 1024, depth: int = 2, width: int = 64,
+                 init_scale: float = 1e-4, decorrelate: bool = False, periodic: bool = False,
+                 init: str = "auto", prefit=None):
+        super().__init__(size)
+        if levels < 1 or features < 1 or depth < 0 or width < 1 or not 4 <= log2_table <= 24:
+            raise ParamartError("param.levels, features and width must be at least 1, depth at least 0, "
+                                "log2_table between 4 and 24")
+        if not 1 <= coarsest <= finest:
+            raise ParamartError(f"param.coarsest={coarsest} and finest={finest}: need 1 <= coarsest <= finest")
+        self.periodic = bool(periodic)
+        # a photo does not tile: a periodic image starts from noise, not from a pre-fit
+        self.prefit = None if periodic else content_init(init, init_image, prefit)
+        h0, w0 = self.size
+        self.cells: list[tuple[int, int]] = []  # (rows, columns) of cells per level
+        self.dense: list[bool] = []
+        entries = 2**log2_table
+        tables = []
+        for n in level_cells(coarsest, finest, levels):
+            ny, nx = max(1, round(n * h0 / max(h0, w0))), max(1, round(n * w0 / max(h0, w0)))
+            vertices = (ny if periodic else ny + 1) * (nx if periodic else nx + 1)
+            self.cells.append((ny, nx))
+            self.dense.append(vertices <= entries)
+            tables.append(torch.empty(min(vertices, entries), features).uniform_(-init_scale, init_scale))
+        self.tables = nn.ParameterList(tables)
+        layers: list[nn.Module] = []
+        fan_in = levels * features
+        for _ in range(depth):
+            layers += [nn.Linear(fan_in, width), nn.ReLU()]
+            fan_in = width
+        self.mlp = nn.Sequential(*layers, nn.Linear(fan_in, 3))
+        self.register_buffer("color", color_matrix(decorrelate), persistent=False)
+
+    def _index(self, level: int, iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
+        ny, nx = self.cells[level]
+        if self.periodic:
+            iy, ix = iy % ny, ix % nx
+            stride = nx
+        else:
+            iy, ix = iy.clamp(0, ny), ix.clamp(0, nx)
+            stride = nx + 1
+        if self.dense[level]:
+            return iy * stride + ix
+        return (ix * PRIMES[0] ^ iy * PRIMES[1]) % self.tables[level].shape[0]
+
+    def encode(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(len(y) * len(x), levels * features) interpolated features of the grid ``y`` x ``x``.
+
+        All levels' tables are looked up in one ``embedding`` call (its backward is one
+        ``index_add``; per-level indexing spent half of a step in ``index_put``)."""
+        h0, w0 = self.size
+        ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
+        u, v = (y + ey) / (2 * ey), (x + ex) / (2 * ex)  # [0, 1] over the canvas
+        indices, weights, offset = [], [], 0
+        for level, table in enumerate(self.tables):
+            ny, nx = self.cells[level]
+            py, px = u * ny, v * nx
+            fy, fx = py.floor(), px.floor()
+            ty, tx = (py - fy)[:, None], (px - fx)[None, :]
+            iy, ix = fy.long()[:, None], fx.long()[None, :]
+            for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+                indices.append(self._index(level, iy + dy, ix + dx) + offset)
+                weights.append((ty if dy else 1 - ty) * (tx if dx else 1 - tx))
+            offset += table.shape[0]
+        table = torch.cat(list(self.tables)) if len(self.tables) > 1 else self.tables[0]
+        levels, features = len(self.tables), table.shape[1]
+        corners = nn.functional.embedding(torch.stack(indices), table)  # (levels*4, H, W, F)
+        mixed = (corners * torch.stack(weights)[..., None]).reshape(levels, 4, *corners.shape[1:]).sum(1)
+        return mixed.permute(1, 2, 0, 3).reshape(-1, levels * features)
+
+    def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
+        """Pixels ``[top:top+height, left:left+width]`` of a ``size`` render, with gradients."""
+        device = self.tables[0].device
+        y, x = roll(self, *pixel_coords(self.size, tuple(size), top, left, height, width))
+        logits = self.mlp(self.encode(y.to(device), x.to(device)))
+        return to_rgb(logits, self.color, channel_dim=-1).reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
+
+    def forward(self, size=None):
+        size = self.size if size is None else tuple(size)
+        return self.region(size, 0, 0, *size)
+
+    @torch.no_grad()
+    def render_region(self, size, top, left, height, width):
+        return self.region(tuple(size), top, left, height, width)

@@ -1,0 +1,95 @@
+"""Start a coordinate network from the content photo: a pixel-space pre-fit.
+
+A CPPN or a hash grid has no closed-form inverse, so ``param.init=content`` (the default,
+``auto``, when there is a content photo) fits it to the photo first, by Adam on the mean
+squared error of the rendered canvas, with no VGG: cheap, and the style objective then
+starts from an image of the subject, as pixel and FFT runs do. ``param.prefit.steps`` caps
+the fit and ``param.prefit.seconds`` (when set) ends it earlier.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from omegaconf import MISSING
+
+from paramart.errors import ParamartError
+
+
+@dataclass
+class PrefitConfig:
+    #: Adam steps of the pixel-space fit (a cap when ``seconds`` is set)
+    steps: int = MISSING
+    #: time budget of the fit in seconds; null = steps only
+    seconds: float | None = None
+    #: Adam learning rate of the fit
+    lr: float = MISSING
+
+
+@dataclass(frozen=True)
+class Prefit:
+    """What a parameterization asks of the run before the style objective."""
+
+    steps: int
+    seconds: float | None
+    lr: float
+
+
+def content_init(init: str, init_image: torch.Tensor | None, prefit) -> Prefit | None:
+    """Resolve ``param.init`` for a coordinate parameterization: a :class:`Prefit` or None."""
+    if init not in ("auto", "content", "none"):
+        raise ParamartError(f"param.init must be auto, content or none, not {init!r}")
+    if init == "content" and init_image is None:
+        raise ParamartError("param.init=content needs a content image; use param.init=none")
+    if init == "none" or init_image is None:
+        return None
+    prefit = dict(prefit or {})
+    steps, seconds, lr = int(prefit.get("steps", 200)), prefit.get("seconds"), float(prefit.get("lr", 0.01))
+    if steps < 0 or lr <= 0 or (seconds is not None and seconds <= 0):
+        raise ParamartError("param.prefit.steps must be >= 0, param.prefit.lr > 0 and param.prefit.seconds > 0 "
+                            "(or null)")
+    return Prefit(steps, None if seconds is None else float(seconds), lr)
+
+
+def fit_to_image(param: torch.nn.Module, image: torch.Tensor, steps: int, lr: float, seconds: float | None = None,
+                 on_step: Callable[[int, int], None] | None = None) -> list[float]:
+    """Adam on ``mse(param(), image)``; returns the loss before each step. ``on_step(step, steps)``
+    runs after each step (time-lapse frames)."""
+    optimizer = torch.optim.Adam([p for p in param.parameters() if p.requires_grad], lr=lr)
+    end = None if seconds is None else time.perf_counter() + seconds
+    losses = []
+    for step in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(param(), image)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1, steps)
+        if end is not None and time.perf_counter() >= end:
+            break
+    return losses
+
+
+def prefit_to_content(param: torch.nn.Module, content: torch.Tensor | None, observers=(),
+                      frames: int = 8) -> list[float]:
+    """The run's pre-fit: fit ``param`` to ``content`` when its ``param.init`` asked for it.
+
+    ``observers`` (:class:`paramart.runner.events.Observer`: the time-lapse, a preview) get
+    about ``frames`` frames of the fit, numbered below zero so that the style phase's step 0
+    follows them."""
+    plan = getattr(param, "prefit", None)
+    if plan is None or content is None or plan.steps == 0:
+        return []
+    every = max(1, plan.steps // frames)
+
+    def on_step(step: int, steps: int) -> None:
+        if observers and step % every == 0:
+            image = param.render().cpu()
+            for o in observers:
+                o.on_frame(step - steps - 1, image, False)
+
+    return fit_to_image(param, content, plan.steps, plan.lr, plan.seconds, on_step)
