@@ -112,8 +112,8 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
     With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
     frames of that size is written instead (``out`` .gif or .mp4). ``repeat`` > 1 shows a
     periodic (``param.periodic=true``) image repeated ``repeat`` x ``repeat`` times."""
-    from paramart.runner.plan import resolve_device
     from paramart.outputs.zoom import ANIMATIONS, write_animation, zoom_frames
+    from paramart.runner.plan import resolve_device
 
     animate = zoom is not None and zoom.to is not None
     ckpt = load_checkpoint(run)
