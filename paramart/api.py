@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from hydra import compose as hydra_compose
 from hydra import initialize_config_module
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
@@ -36,10 +35,12 @@ from paramart.objectives.masks import style_masks
 from paramart.objectives.objective import Objective, style_transfer
 from paramart.objectives.transforms import RandomWarp
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
-from paramart.params.base import Parameterization
+from paramart.params.base import Parameterization, build_param
 from paramart.runner.loop import History, Progress, make_optimizer, optimize
+from paramart.runner.optimizers import optimizer_factory
+from paramart.runner.resume import load_resume
 from paramart.runner.stages import stages
-from paramart.runner.state import RunState, explain_out_of_memory, load_resume
+from paramart.runner.state import RunState, explain_out_of_memory
 
 ImageInput = str | Image.Image
 
@@ -231,10 +232,10 @@ def run(
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
         stage = _build_stage(cfg, vgg, content_img, style_imgs, longest, color, warp, device)
         if param is None:
-            param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
+            param = build_param(cfg.param, stage.size, stage.content).to(device)
         else:
             _rescale(param, stage.size)
-        optimizer = make_optimizer(instantiate(cfg.optim), param)
+        optimizer = make_optimizer(optimizer_factory(cfg.optim), param)
         if state is None:
             columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *stage.objective.groups]),
                        "seconds"]

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from paramart.errors import ParamartError
+from paramart.io.torchfile import load_pt
 
 #: convolutions per block in VGG-19
 _BLOCKS = (2, 2, 4, 4, 4)
@@ -140,10 +141,7 @@ def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
         raise ParamartError(
             f"model.weights={str(path)!r} is neither 'caffe', 'torchvision' nor an existing file"
         )
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ParamartError(f"cannot read VGG-19 weights from {path}: {exc}") from None
+    sd = load_pt(path, "VGG-19 weights")
     if isinstance(sd, dict) and "state_dict" in sd:
         sd = sd["state_dict"]
     if not isinstance(sd, dict):

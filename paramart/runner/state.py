@@ -4,7 +4,8 @@
 row, keeps a copy of the last good parameters (a NaN inside an L-BFGS line search leaves
 the parameters at a trial point), saves ``final.png`` and ``checkpoint.pt`` together
 every ``checkpoint_every`` steps, at the end, and when the run stops early (Ctrl-C,
-SIGTERM, a NaN loss, out of memory), and restores all of it for ``resume=RUN_DIR``.
+SIGTERM, a NaN loss, out of memory), and restores all of it for ``resume=RUN_DIR``
+(found and checked by :mod:`paramart.runner.resume`).
 
 :func:`stop_on_signals` turns SIGINT and SIGTERM into "stop after this step and save";
 the CLI wraps each run in it.
@@ -22,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ from omegaconf import DictConfig, OmegaConf
 from paramart.errors import ParamartError
 from paramart.io.images import atomic_write, save_image, write_error
 from paramart.params.base import Parameterization
-from paramart.runner.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from paramart.runner.checkpoint import rng_state, save_checkpoint, set_rng_state
 from paramart.runner.loop import NonFiniteLoss, Progress
+from paramart.runner.resume import Resume, previous_rows
 
 log = logging.getLogger(__name__)
 
@@ -144,73 +145,6 @@ def explain_out_of_memory(run: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-# --------------------------------------------------------------------------- resume
-
-@dataclass
-class Resume:
-    run_dir: Path  #: the folder the checkpoint came from (its losses.csv continues)
-    checkpoint: dict[str, Any]
-
-    @property
-    def step(self) -> int:
-        return int(self.checkpoint["step"])
-
-
-def load_resume(cfg: DictConfig, size: tuple[int, int]) -> Resume | None:
-    """The checkpoint named by ``resume=``, checked against this run before any compute."""
-    spec = cfg.get("resume")
-    if not spec:
-        return None
-    path = Path(str(spec)).expanduser()
-    ckpt = load_checkpoint(path)
-    here = OmegaConf.to_container(cfg.param, resolve=True)
-    there = ckpt["param_config"]
-    if there != here:
-        keys = sorted(k for k in set(here) | set(there) if here.get(k) != there.get(k))
-        diff = ", ".join(f"param.{k}={there.get(k)!r} there but {here.get(k)!r} here" for k in keys)
-        raise ParamartError(
-            f"resume={spec}: the parameterization differs ({diff}); resume with the same param settings"
-        )
-    if list(ckpt["size"]) != list(size):
-        h, w = ckpt["size"]
-        raise ParamartError(
-            f"resume={spec}: its canvas is {h}x{w} px but this run's is {size[0]}x{size[1]}; "
-            "use the same content image and size= as the run you resume"
-        )
-    step = int(ckpt["step"])
-    if cfg.steps < step:
-        raise ParamartError(
-            f"resume={spec} is already at step {step}; steps= counts from the start of the first run, "
-            f"so give steps= of {step} or more"
-        )
-    return Resume(path if path.is_dir() else path.parent, ckpt)
-
-
-def _previous_rows(resume: Resume, columns: list[str]) -> list[list[str]]:
-    """The resumed run's losses.csv rows up to its checkpoint, so the log reads as one run.
-
-    Rows after the checkpoint (a periodic save, then a crash) and a cut-off last line are dropped.
-    """
-    path = resume.run_dir / LOSSES
-    try:
-        rows = list(csv.reader(io.StringIO(path.read_text())))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    if not rows or rows[0] != columns:
-        if rows:
-            log.warning("%s has other columns than this run; it is not continued", path)
-        return []
-    kept = []
-    for row in rows[1:]:
-        try:
-            if len(row) == len(columns) and int(row[0]) <= resume.step:
-                [float(v) for v in row[1:]]
-                kept.append(row)
-        except ValueError:
-            continue
-    return kept
-
-
 # --------------------------------------------------------------------------- the run's state
 
 def _copy_state(param: Parameterization) -> dict[str, torch.Tensor]:
@@ -249,7 +183,7 @@ class RunState:
     def begin(self, resume: Resume | None = None) -> int:
         """Start ``losses.csv`` (continuing the resumed run's) and load the checkpoint's
         state; return the step to start from."""
-        rows = _previous_rows(resume, self.columns) if resume is not None else []
+        rows = previous_rows(resume, self.columns) if resume is not None else []
         if self.out is not None:
             try:
                 self.out.mkdir(parents=True, exist_ok=True)

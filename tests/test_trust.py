@@ -1,0 +1,184 @@
+"""Untrusted run folders and checkpoints never run code, and resume never destroys its source.
+
+Each hostile file below names code (``pathlib.Path.write_text``, ``torch.load`` of a
+pickle) that would create a marker file if it ran; the marker must never appear.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from paramart.errors import ParamartError
+from paramart.params.base import build_param, check_param_config
+from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
+from paramart.runner.resume import check_stored_overrides
+from tests.conftest import paramart_cli
+
+RENDER = str(Path(sys.executable).with_name("paramart-render"))
+QUICK = ["size=32", "steps=2", "optim=adam", "progress=false", "timelapse.enabled=false"]
+
+
+class _Payload:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.makedirs, (str(self.marker),))
+
+
+def _write_text(marker: Path) -> dict:
+    return {"_target_": "pathlib.Path.write_text", "_args_": [str(marker), "pwned"]}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A real run made by the CLI: a checkpoint and a .hydra folder to tamper with."""
+    base = tmp_path_factory.mktemp("trust")
+    res = paramart_cli(*QUICK, f"hydra.run.dir={base / 'run'}", cwd=base)
+    assert res.returncode == 0, res.stderr
+    return base / "run"
+
+
+def _crafted(run_dir: Path, tmp_path: Path, edit) -> Path:
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    edit(ckpt)
+    out = tmp_path / "crafted"
+    out.mkdir(exist_ok=True)
+    torch.save(ckpt, out / "checkpoint.pt")
+    return out
+
+
+def _evil_pickle(marker: Path, tmp_path: Path) -> dict:
+    pickled = tmp_path / "evil.pkl"
+    torch.save({"x": _Payload(marker)}, pickled)
+    return {"_target_": "torch.load", "f": str(pickled), "weights_only": False}
+
+
+@pytest.mark.parametrize("how", ["nested write_text", "nested torch.load", "top-level target", "args"])
+def test_a_crafted_checkpoint_runs_no_code_on_render(run_dir, tmp_path, how):
+    marker = tmp_path / "marker"
+
+    def edit(ckpt):
+        config = ckpt["param_config"]
+        if how == "nested write_text":
+            config["noise_scale"] = _write_text(marker)
+        elif how == "nested torch.load":
+            config["init"] = _evil_pickle(marker, tmp_path)
+        elif how == "top-level target":
+            config.clear()
+            config.update(_write_text(marker))
+        else:
+            config["_args_"] = [_write_text(marker)]
+
+    crafted = _crafted(run_dir, tmp_path, edit)
+    res = paramart_cli(f"run={crafted}", f"out={tmp_path / 'x.png'}", "progress=false", cwd=tmp_path, exe=RENDER)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert res.stderr.startswith("paramart-render: error: checkpoint ")
+    assert not marker.exists() and not (tmp_path / "x.png").exists()
+    with pytest.raises(ParamartError):
+        param_from_checkpoint(crafted / "checkpoint.pt")
+    assert not marker.exists()
+
+
+def test_only_registered_parameterizations_with_plain_values_are_built(tmp_path):
+    marker = tmp_path / "marker"
+    good = {"_target_": "paramart.params.pixel.Pixel", "init": "noise", "noise_scale": 0.2, "grain": 1,
+            "grain_upsample": "nearest"}
+    assert build_param(good, (8, 8), None).render().shape == (1, 3, 8, 8)
+    for bad, message in [
+        ({**good, "_target_": "os.system"}, "not a registered parameterization"),
+        ({**good, "grain": _write_text(marker)}, "grain must be a plain value .* with _target_"),
+        ({**good, "grain": "${oc.env:HOME}"}, "an interpolation"),
+        ({**good, "shell": "rm -rf"}, "unknown setting 'shell'"),
+        ({**good, "_recursive_": True}, "unknown setting '_recursive_'"),
+        ({**good, "grain": "many"}, "grain"),
+        ({k: v for k, v in good.items() if k != "grain"}, "grain"),
+    ]:
+        with pytest.raises(ParamartError, match=message):
+            check_param_config(bad)
+    assert not marker.exists()
+
+
+def _hydra():
+    """Hydra's config search path, as the CLI has it (config groups are known)."""
+    from hydra import initialize_config_module
+
+    from paramart.config import register_configs
+
+    register_configs()
+    return initialize_config_module(config_module="paramart.conf", version_base="1.3")
+
+
+def _append(run_dir: Path, dest: Path, *lines: str) -> Path:
+    """A copy of ``run_dir`` whose overrides.yaml has ``lines`` added."""
+    import shutil
+
+    shutil.copytree(run_dir, dest)
+    stored = OmegaConf.load(dest / ".hydra" / "overrides.yaml")
+    (dest / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create([*stored, *lines])))
+    return dest
+
+
+def test_a_crafted_overrides_yaml_runs_no_code_on_resume(run_dir, tmp_path):
+    marker = tmp_path / "marker"
+    line = f"+optim.x={{_target_:pathlib.Path.write_text,_args_:[{marker},pwned]}}"
+    evil = _append(run_dir, tmp_path / "evil", line)
+    res = paramart_cli(f"resume={evil}", "steps=3", f"hydra.run.dir={tmp_path / 'next'}", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("paramart: error: resume: ")
+    assert "adds or deletes a config key; it is not used" in res.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("line, why", [
+    ("+optim.x={_target_:pathlib.Path.write_text,_args_:[m,x]}", "adds or deletes"),
+    ("optim._target_=pathlib.Path.write_text", "Hydra's or instantiate's own keys"),
+    ("param._target_=os.system", "Hydra's or instantiate's own keys"),
+    ("optim._partial_=false", "Hydra's or instantiate's own keys"),
+    ("style={_target_:torch.load,f:x,weights_only:false}", "not a plain value"),
+    ("style=${oc.env:HOME}", "not a plain value"),
+    ("content='${now:%H}'", "not a plain value"),
+    ("hydra.callbacks.x._target_=os.system", "Hydra's or instantiate's own keys"),
+    ("hydra/launcher=slurm", "Hydra's or instantiate's own keys"),
+    ("~size", "adds or deletes"),
+    ("++size=3", "adds or deletes"),
+    ("seed=1,2", "is a sweep"),
+    ("optim=nope", "names no optim config"),
+    ("size=[", "cannot be parsed"),
+])
+def test_stored_overrides_are_plain_settings_only(line, why):
+    with _hydra(), pytest.raises(ParamartError, match=why):
+        check_stored_overrides([line], Path("overrides.yaml"))
+
+
+def test_ordinary_stored_overrides_pass():
+    lines = ["size=48", "style=[sample:coffee,sample:retina]", "optim=adam", "optim.lr=0.1", "content=null",
+             "objective.style_layers=[conv1_1,conv2_1]", "param.init=noise", "experiment=quick"]
+    with _hydra():
+        assert check_stored_overrides(lines, Path("overrides.yaml")) == lines
+
+
+def test_resume_into_its_own_folder_is_refused_before_anything_is_written(run_dir, tmp_path):
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(run_dir, source)
+    before = {p.name: p.read_bytes() for p in (source / ".hydra").iterdir()}
+    res = paramart_cli(f"resume={source}", "steps=4", f"hydra.run.dir={source}", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"paramart: error: resume={source} would write into the run it resumes and overwrite its settings; "
+        "leave out hydra.run.dir= or give another folder"]
+    assert {p.name: p.read_bytes() for p in (source / ".hydra").iterdir()} == before
+    # the checkpoint file itself names the same folder
+    res = paramart_cli(f"resume={source / 'checkpoint.pt'}", "steps=4", f"hydra.run.dir={source}", cwd=tmp_path)
+    assert res.returncode == 2 and "would write into the run it resumes" in res.stderr
+    assert load_checkpoint(source)["step"] == 2
