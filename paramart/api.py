@@ -34,7 +34,7 @@ from paramart.objectives.color import ColorPreservation
 from paramart.objectives.masks import style_masks
 from paramart.objectives.objective import Objective, style_transfer
 from paramart.objectives.transforms import RandomWarp
-from paramart.outputs.rundir import finish_run_dir, make_timelapse
+from paramart.outputs.rundir import finish_run_dir, make_timelapse, remove_frames_on_failure
 from paramart.params.base import Parameterization, build_param
 from paramart.runner.loop import History, Progress, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
@@ -163,6 +163,7 @@ def _rescale(param: Parameterization, size: tuple[int, int]) -> None:
         )
 
 
+@remove_frames_on_failure
 @explain_out_of_memory
 def run(
     cfg: DictConfig,

@@ -3,7 +3,11 @@ thumbnails and ``run.json`` (the facts a gallery shows)."""
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
+from collections.abc import Callable
+from typing import Any
 import platform
 from pathlib import Path
 
@@ -11,7 +15,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.io.images import atomic_write
+from paramart.errors import WriteError
+from paramart.io.images import atomic_write, write_error
 from paramart.runner.loop import History
 from paramart.outputs.plots import plot_losses
 from paramart.outputs.timelapse import Timelapse, auto_every
@@ -36,6 +41,22 @@ def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timel
                      mp4=t.mp4, keep_frames=t.keep_frames, every_seconds=every_seconds)
 
 
+def remove_frames_on_failure(run: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate ``run(cfg, out_dir, ...)``: a run that fails leaves no stale ``frames/`` folder
+    (unless ``timelapse.keep_frames``), only what it saved whole."""
+
+    @functools.wraps(run)
+    def wrapper(cfg: DictConfig, out_dir: str | Path | None = None, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return run(cfg, out_dir, *args, **kwargs)
+        except BaseException:
+            if out_dir is not None and not cfg.timelapse.get("keep_frames", False):
+                shutil.rmtree(Path(out_dir) / "frames", ignore_errors=True)
+            raise
+
+    return wrapper
+
+
 def _thumbnail(image: Image.Image, path: Path) -> None:
     thumb = image.copy()
     thumb.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
@@ -48,7 +69,10 @@ def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.
     if (out / "losses.csv").is_file():
         plot_losses(out / "losses.csv", out / "losses.png")
     inputs = out / "inputs"
-    inputs.mkdir(exist_ok=True)
+    try:
+        inputs.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise WriteError(write_error(inputs, exc)) from None
     if content is not None:
         _thumbnail(content, inputs / "content.jpg")
     for i, style in enumerate(styles):

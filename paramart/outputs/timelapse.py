@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from paramart.io.images import atomic_write, fit_size, to_pil
+from paramart.errors import WriteError
+from paramart.io.images import atomic_write, fit_size, to_pil, write_error
 
 
 def auto_every(steps: int, frames: int) -> int:
@@ -35,7 +36,10 @@ class Timelapse:
                  every_seconds: float | None = None):
         self.dir = Path(out_dir)
         self.frames_dir = self.dir / "frames"
-        self.frames_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.frames_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(write_error(self.frames_dir, exc)) from None
         self.every = max(1, int(every))
         self.fps = float(fps)
         self.hold_seconds = float(hold_seconds)
@@ -67,7 +71,8 @@ class Timelapse:
         """Save a frame if ``step`` is due (or ``force``)."""
         if step == self.last_step or not (force or self.due(step)):
             return
-        self._frame(image).save(self.frames_dir / f"{self.count:06d}.png")
+        frame = self._frame(image)
+        atomic_write(self.frames_dir / f"{self.count:06d}.png", lambda tmp: frame.save(tmp, format="PNG"))
         self.count += 1
         self.last_step = step
         self._last_time = time.perf_counter()

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from paramart.errors import ParamartError
+from paramart.errors import ParamartError, WriteError
 from paramart.io.images import atomic_write, save_image, write_error
 from paramart.params.base import Parameterization
 from paramart.runner.checkpoint import rng_state, save_checkpoint, set_rng_state
@@ -170,6 +170,7 @@ class RunState:
         self.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         self.checkpoint_every = int(cfg.get("checkpoint_every", 0) or 0)
         self.step = 0  #: steps finished, counted from the start of the first run
+        self.saved_step: int | None = None  #: the step of the last checkpoint written
         self._seconds_before = 0.0
         self._t0 = time.perf_counter()
         self._good = _copy_state(param)
@@ -188,12 +189,13 @@ class RunState:
             try:
                 self.out.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ParamartError(write_error(self.out, exc)) from None
+                raise WriteError(write_error(self.out, exc)) from None
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows([self.columns, *rows])
             atomic_write(self.out / LOSSES, lambda tmp: Path(tmp).write_text(text.getvalue()))
         if resume is not None:
             self._restore(resume)
+            self.saved_step = self.step if resume.run_dir == self.out else None
         self._good = _copy_state(self.param)
         self._t0 = time.perf_counter()
         if stop_requested():
@@ -242,7 +244,7 @@ class RunState:
             with open(self.out / LOSSES, "a") as f:
                 f.write(line)
         except OSError as exc:
-            raise ParamartError(write_error(self.out / LOSSES, exc)) from None
+            raise WriteError(write_error(self.out / LOSSES, exc)) from None
 
     def on_step(self, step: int) -> None:
         self.step = step
@@ -264,6 +266,13 @@ class RunState:
             raise
         except NonFiniteLoss as exc:
             raise ParamartError(f"{exc}{self._save_last_good('non-finite loss')}") from None
+        except WriteError as exc:
+            # A full disk: the last good step if it still fits, else the last checkpoint written survives.
+            try:
+                kept = self._save_last_good("write error")
+            except WriteError:
+                kept = self._kept()
+            raise WriteError(f"{exc}{kept}") from None
         except KeyboardInterrupt as exc:
             name = str(exc) or stop_requested() or "SIGINT"
             self._save_last_good("interrupted")
@@ -278,6 +287,11 @@ class RunState:
             except Exception:  # rendering the image may need the memory that ran out
                 saved = ""
             raise ParamartError(out_of_memory_message(self.cfg, exc, saved)) from None
+
+    def _kept(self) -> str:
+        if self.out is None or self.saved_step is None:
+            return "; no checkpoint could be saved"
+        return f"; the checkpoint of step {self.saved_step} in {self.out} is kept"
 
     def _save_last_good(self, reason: str) -> str:
         if self.out is None:
@@ -297,6 +311,7 @@ class RunState:
             optimizer=self.optimizer if with_optimizer else None,
             rng=rng_state(), config=self.run_config, seconds=self.seconds, reason=reason,
         )
+        self.saved_step = self.step
         save_image(self.param.render().cpu() if image is None else image, self.out / IMAGE)
 
     def finish(self, image: torch.Tensor) -> None:
