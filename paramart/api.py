@@ -41,6 +41,7 @@ from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.resume import load_resume
 from paramart.runner.stages import stages
 from paramart.runner.state import RunState, explain_out_of_memory
+from paramart.runner.validate import check_masks, validate
 
 ImageInput = str | Image.Image
 
@@ -62,8 +63,12 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
+    except (RuntimeError, TypeError, ValueError):
         raise ParamartError(f"device={name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ParamartError(f"device={name} is not one paramart runs on; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and device.index is not None and device.index >= max(1, torch.cuda.device_count()):
+        raise ParamartError(f"device={name}: there is no GPU number {device.index}; use device=cuda or auto")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ParamartError(f"device={name} was asked for but no CUDA GPU is available; use device=auto or cpu")
     return device
@@ -87,15 +92,20 @@ def _open(image: ImageInput, max_pixels: int) -> Image.Image:
     return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
 
 
-def _fit(image: Image.Image, longest: int, what: str) -> tuple[int, int]:
+def _fit(image: Image.Image, longest: int, what: str, fix: str = "raise size=") -> tuple[int, int]:
     """(height, width) of ``image`` scaled to ``longest``, refused when VGG-19 could not see it."""
     h, w = fit_size(image.width, image.height, longest)
     if min(h, w) < 16:
         raise ParamartError(
             f"the {what} is {image.width}x{image.height} px: at {longest} px its short side would be "
-            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or raise size="
+            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or {fix}"
         )
     return h, w
+
+
+def _style_fix(cfg: DictConfig) -> str:
+    scale = cfg.objective.style_scale
+    return "raise size=" if scale >= 1 else f"raise objective.style_scale= (now {scale}) or size="
 
 
 def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
@@ -141,11 +151,12 @@ def _build_stage(cfg: DictConfig, vgg: VGG19, content_img: Image.Image | None, s
     size = canvas_size(content_img, longest)
     style_longest = max(16, round(longest * cfg.objective.style_scale))
     content_t = to_tensor(content_img, size).to(device) if content_img is not None else None
-    style_ts = [to_tensor(s, _fit(s, style_longest, "style image")).to(device) for s in style_imgs]
+    style_ts = [to_tensor(s, _fit(s, style_longest, "style image", _style_fix(cfg))).to(device) for s in style_imgs]
     style_ts = [color.style(s, content_t) for s in style_ts]
     masks = None
     if cfg.style_masks is not None:
-        masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather)]
+        masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather,
+                                                   cfg.max_input_pixels)]
     objective = build_objective(cfg, vgg, color.content(content_t), style_ts, masks)
     before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
     if before_vgg:
@@ -179,6 +190,7 @@ def run(
     (see :mod:`paramart.runner.state` for periodic saves, stopping and ``resume=``).
     """
     t_start = time.perf_counter()
+    validate(cfg)  # every value that reaches the math, before anything loads (paramart/runner/validate.py)
     check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
     if cfg.max_seconds is not None and cfg.max_seconds <= 0:
         raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
@@ -204,8 +216,9 @@ def run(
     aspect = 1.0 if content_img is None else max(content_img.size) / min(content_img.size)
     plan = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
     size = canvas_size(content_img, cfg.size)  # a too-small size fails before VGG loads
+    check_masks(cfg.style_masks, size, cfg.max_input_pixels)
     for s in style_imgs:
-        _fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
+        _fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image", _style_fix(cfg))
     resume = load_resume(cfg, size)  # a bad checkpoint fails before any model is loaded
     if resume is not None and len(plan) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")

@@ -69,8 +69,12 @@ def _gallery(cfg: DictConfig) -> None:
     from paramart.outputs.gallery import build_gallery
 
     runs = [cfg.runs] if isinstance(cfg.runs, str) else list(cfg.runs)
+
+    def warn(message: str) -> None:
+        print(f"paramart-gallery: warning: {message}", file=sys.stderr)
+
     try:
-        index = build_gallery(runs, cfg.out, title=cfg.title, intro=cfg.intro)
+        index = build_gallery(runs, cfg.out, title=cfg.title, intro=cfg.intro, warn=warn)
     except ParamartError as exc:
         fail(str(exc))
     print(f"paramart-gallery: wrote {index}", file=sys.stderr)

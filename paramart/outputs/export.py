@@ -23,10 +23,10 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from PIL import Image
 from tqdm.auto import tqdm
 
-from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
 from paramart.errors import ParamartError
 from paramart.io.images import save_image
 from paramart.params.base import Parameterization
+from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
 
 FORMATS = (".png", ".jpg", ".jpeg")
 
@@ -45,6 +45,8 @@ class RenderConfig:
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
     progress: bool = MISSING
+    #: renders with more pixels are refused before anything is allocated (16384 x 16384 by default)
+    max_pixels: int = 2**28
 
 
 def output_size(train_size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:
@@ -59,6 +61,14 @@ def output_size(train_size: tuple[int, int], width: int | None, height: int | No
     if width < 1 or height < 1:
         raise ParamartError(f"width={width} height={height}: both must be at least 1 px")
     return height, width
+
+
+def check_render_size(size: tuple[int, int], max_pixels: int) -> None:
+    h, w = size
+    if h * w > max_pixels:
+        raise ParamartError(f"width={w} height={h} is {h * w / 1e6:.0f} megapixels, over max_pixels={max_pixels} "
+                            f"({h * w * 3 / 2**30:.1f} GiB as 8-bit RGB); ask for a smaller render, or raise "
+                            "max_pixels= if you have the memory")
 
 
 def _to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -83,13 +93,17 @@ def render_array(param: Parameterization, size: tuple[int, int], tile: int = 256
 
 
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
-           *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None) -> Path:
+           *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None,
+           max_pixels: int = 2**28) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path."""
     from paramart.api import resolve_device
 
     ckpt = load_checkpoint(run)
+    size = output_size(tuple(ckpt["size"]), width, height)
+    check_render_size(size, max_pixels)
+    if tile < 1:
+        raise ParamartError(f"tile={tile} must be at least 1")
     param = param_from_checkpoint(ckpt).to(resolve_device(device)).eval()
-    size = output_size(param.size, width, height)
     run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
     path = Path(out) if out is not None else run_dir / f"render_{size[1]}x{size[0]}.png"
     if path.suffix.lower() not in FORMATS:
@@ -117,7 +131,7 @@ def _render(cfg: DictConfig) -> None:
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log)
+                      progress=cfg.progress, log=log, max_pixels=cfg.max_pixels)
     except ParamartError as exc:
         fail(str(exc))
     with Image.open(path) as im:
