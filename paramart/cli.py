@@ -35,7 +35,7 @@ def fail(message: str) -> NoReturn:
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
 def _paramart(cfg: DictConfig) -> None:
     from paramart.api import run
-    from paramart.runner.state import Interrupted, stop_on_signals
+    from paramart.runner.signals import Interrupted, stop_on_signals
 
     hydra_cfg = HydraConfig.get()
     out_dir = hydra_cfg.runtime.output_dir

@@ -6,6 +6,7 @@ pickle) that would create a marker file if it ran; the marker must never appear.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from omegaconf import OmegaConf
 from paramart.errors import ParamartError
 from paramart.params.base import build_param, check_param_config
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
-from paramart.runner.resume import check_stored_overrides
+from paramart.runner.resume import ResumeGuard, check_stored_overrides
 from tests.conftest import paramart_cli
 
 RENDER = str(Path(sys.executable).with_name("paramart-render"))
@@ -77,11 +78,13 @@ def test_a_crafted_checkpoint_runs_no_code_on_render(run_dir, tmp_path, how):
             config["_args_"] = [_write_text(marker)]
 
     crafted = _crafted(run_dir, tmp_path, edit)
-    res = paramart_cli(f"run={crafted}", f"out={tmp_path / 'x.png'}", "progress=false", cwd=tmp_path, exe=RENDER)
-    assert res.returncode == 2, res.stderr
-    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
-    assert res.stderr.startswith("paramart-render: error: checkpoint ")
-    assert not marker.exists() and not (tmp_path / "x.png").exists()
+    if how == "nested write_text":  # the command users run; the others through the same function
+        res = paramart_cli(f"run={crafted}", f"out={tmp_path / 'x.png'}", "progress=false", cwd=tmp_path,
+                           exe=RENDER)
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+        assert res.stderr.startswith("paramart-render: error: checkpoint ")
+        assert not marker.exists() and not (tmp_path / "x.png").exists()
     with pytest.raises(ParamartError):
         param_from_checkpoint(crafted / "checkpoint.pt")
     assert not marker.exists()
@@ -153,6 +156,8 @@ def test_a_crafted_overrides_yaml_runs_no_code_on_resume(run_dir, tmp_path):
     ("seed=1,2", "is a sweep"),
     ("optim=nope", "names no optim config"),
     ("size=[", "cannot be parsed"),
+    ("term@hydra.callbacks=w2", "places a config somewhere other than a term"),
+    ("optim@objective.style=adam", "places a config somewhere other than a term"),
 ])
 def test_stored_overrides_are_plain_settings_only(line, why):
     with _hydra(), pytest.raises(ParamartError, match=why):
@@ -161,7 +166,8 @@ def test_stored_overrides_are_plain_settings_only(line, why):
 
 def test_ordinary_stored_overrides_pass():
     lines = ["size=48", "style=[sample:coffee,sample:retina]", "optim=adam", "optim.lr=0.1", "content=null",
-             "objective.style_layers=[conv1_1,conv2_1]", "param.init=noise", "experiment=quick"]
+             "objective.style.layers=[conv1_1,conv2_1]", "param.init=noise", "experiment=quick",
+             "term@objective.style=w2"]
     with _hydra():
         assert check_stored_overrides(lines, Path("overrides.yaml")) == lines
 
@@ -178,7 +184,21 @@ def test_resume_into_its_own_folder_is_refused_before_anything_is_written(run_di
         f"paramart: error: resume={source} would write into the run it resumes and overwrite its settings; "
         "leave out hydra.run.dir= or give another folder"]
     assert {p.name: p.read_bytes() for p in (source / ".hydra").iterdir()} == before
-    # the checkpoint file itself names the same folder
-    res = paramart_cli(f"resume={source / 'checkpoint.pt'}", "steps=4", f"hydra.run.dir={source}", cwd=tmp_path)
-    assert res.returncode == 2 and "would write into the run it resumes" in res.stderr
     assert load_checkpoint(source)["step"] == 2
+    # the checkpoint file itself names the same folder; a relative path too
+    for spec, run in ((source / "checkpoint.pt", source), (Path("source"), source)):
+        config = OmegaConf.create({"resume": str(spec), "hydra": {"run": {"dir": str(run)}}})
+        with pytest.raises(SystemExit) as info, _cwd(tmp_path):
+            ResumeGuard().on_run_start(config)
+        assert info.value.code == 2
+    ResumeGuard().on_run_start(OmegaConf.create({"resume": str(source), "hydra": {"run": {"dir": str(tmp_path)}}}))
+
+
+@contextlib.contextmanager
+def _cwd(path: Path):
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)

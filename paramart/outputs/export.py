@@ -96,7 +96,7 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
            *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None,
            max_pixels: int = 2**28) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path."""
-    from paramart.api import resolve_device
+    from paramart.runner.plan import resolve_device
 
     ckpt = load_checkpoint(run)
     size = output_size(tuple(ckpt["size"]), width, height)

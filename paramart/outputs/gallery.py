@@ -102,7 +102,10 @@ def _title(r: RunFiles) -> str:
 def _settings(r: RunFiles) -> list[tuple[str, str]]:
     f = r.facts
     rows = [(k, f[k]) for k in ("param", "optimizer", "size", "steps", "seed", "content_weight", "style_weight",
-                                "tv_weight") if k in f]
+                                "tv_weight") if k in f]  # the *_weight keys: runs made before terms
+    # the objective's terms and their weights, as run.json records them (checked by runfiles)
+    rows += [(f"{name} ({t.get('kind', '?')})", f"weight {t['weight']}") for name, t in f.get("terms", {}).items()
+             if t.get("weight")]
     if "seconds" in f:
         rows.append(("time", f"{f['seconds']:.1f} s on {f.get('device', '?')}"))
     if r.overrides:

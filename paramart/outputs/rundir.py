@@ -3,13 +3,10 @@ thumbnails and ``run.json`` (the facts a gallery shows)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import shutil
-from collections.abc import Callable
-from typing import Any
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -17,7 +14,11 @@ from PIL import Image
 
 from paramart.errors import WriteError
 from paramart.io.images import atomic_write, write_error
+from paramart.objectives.objective import term_configs
 from paramart.runner.loop import History
+
+if TYPE_CHECKING:
+    from paramart.runner.plan import Plan
 from paramart.outputs.plots import plot_losses
 from paramart.outputs.timelapse import Timelapse, auto_every
 
@@ -41,31 +42,25 @@ def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timel
                      mp4=t.mp4, keep_frames=t.keep_frames, every_seconds=every_seconds)
 
 
-def remove_frames_on_failure(run: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate ``run(cfg, out_dir, ...)``: a run that fails leaves no stale ``frames/`` folder
-    (unless ``timelapse.keep_frames``), only what it saved whole."""
-
-    @functools.wraps(run)
-    def wrapper(cfg: DictConfig, out_dir: str | Path | None = None, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return run(cfg, out_dir, *args, **kwargs)
-        except BaseException:
-            if out_dir is not None and not cfg.timelapse.get("keep_frames", False):
-                shutil.rmtree(Path(out_dir) / "frames", ignore_errors=True)
-            raise
-
-    return wrapper
-
-
 def _thumbnail(image: Image.Image, path: Path) -> None:
     thumb = image.copy()
     thumb.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
     atomic_write(path, lambda tmp: thumb.save(tmp, format="JPEG", quality=88))
 
 
-def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.Image | None,
-                   styles: list[Image.Image], device: torch.device, precision: str | None = None) -> None:
+def term_facts(cfg: DictConfig) -> dict[str, dict]:
+    """Each term of the objective: its kind (the config name of its class), weight and layers."""
+    facts = {}
+    for name, node in term_configs(cfg.objective).items():
+        plain = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+        kind = str(plain.pop("_target_")).rsplit(".", 2)[-2]
+        facts[name] = {"kind": kind, **plain}
+    return facts
+
+
+def finish_run_dir(out: Path, plan: Plan, history: History, precision: str | None = None) -> None:
     """Write ``losses.png``, ``inputs/`` thumbnails and ``run.json``."""
+    cfg, content, styles, device = plan.cfg, plan.content, plan.styles, plan.device
     if (out / "losses.csv").is_file():
         plot_losses(out / "losses.csv", out / "losses.png")
     inputs = out / "inputs"
@@ -80,15 +75,13 @@ def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.
     last = history.last
     facts = {
         "param": param_name(cfg),
-        "content": cfg.content if cfg.objective.content_weight > 0 else None,
+        "content": cfg.content if content is not None else None,
         "style": OmegaConf.to_container(cfg.style) if not isinstance(cfg.style, str | None) else cfg.style,
         "size": cfg.size,
         "steps": last.step if last else 0,
         "seed": cfg.seed,
         "optimizer": cfg.optim._target_.rsplit(".", 1)[-1],
-        "content_weight": cfg.objective.content_weight,
-        "style_weight": cfg.objective.style_weight,
-        "tv_weight": cfg.objective.tv_weight,
+        "terms": term_facts(cfg),
         "seconds": round(last.seconds, 2) if last else 0.0,
         "evaluations": history.evaluations,
         "evaluations_per_step": round(history.evaluations / history.steps, 3) if history.steps else None,

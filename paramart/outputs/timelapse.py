@@ -21,6 +21,7 @@ from PIL import Image
 
 from paramart.errors import WriteError
 from paramart.io.images import atomic_write, fit_size, to_pil, write_error
+from paramart.runner.events import Observer
 
 
 def auto_every(steps: int, frames: int) -> int:
@@ -28,7 +29,7 @@ def auto_every(steps: int, frames: int) -> int:
     return max(1, math.ceil(steps / max(1, frames)))
 
 
-class Timelapse:
+class Timelapse(Observer):
     """Collects frames of a run (across scales: all frames share one frame size)."""
 
     def __init__(self, out_dir: str | Path, canvas: tuple[int, int], *, every: int, fps: float,
@@ -67,6 +68,21 @@ class Timelapse:
             return time.perf_counter() - self._last_time >= self.every_seconds
         return step % self.every == 0
 
+    def wants_frame(self, step: int, seconds: float) -> bool:
+        return self.due(step)
+
+    def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        self.capture(step, image, force=True)
+
+    def on_end(self, status: str) -> None:
+        if status != "done":
+            self._discard()
+
+    def _discard(self) -> None:
+        """A run that fails leaves no stale ``frames/`` folder (unless frames are kept)."""
+        if not self.keep_frames:
+            shutil.rmtree(self.frames_dir, ignore_errors=True)
+
     def capture(self, step: int, image: torch.Tensor, force: bool = False) -> None:
         """Save a frame if ``step`` is due (or ``force``)."""
         if step == self.last_step or not (force or self.due(step)):
@@ -88,9 +104,13 @@ class Timelapse:
         if not paths:
             return []
         hold = max(1, round(self.hold_seconds * self.fps))
-        written = [self._write_gif(paths, hold)]
-        if self.mp4:
-            written.append(self._write_mp4(paths, hold))
+        try:
+            written = [self._write_gif(paths, hold)]
+            if self.mp4:
+                written.append(self._write_mp4(paths, hold))
+        except BaseException:
+            self._discard()
+            raise
         if not keep_frames:
             shutil.rmtree(self.frames_dir, ignore_errors=True)
         return written

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,10 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from paramart.errors import ParamartError
 from paramart.runner.checkpoint import check_checkpoint, load_checkpoint
+from paramart.runner.losslog import LOSSES
 from paramart.trust import HYDRA_KEYS, is_plain
 
 log = logging.getLogger(__name__)
-
-LOSSES = "losses.csv"
-
 
 @dataclass
 class Resume:
@@ -75,8 +74,11 @@ def check_stored_overrides(lines: Any, source: Path) -> list[str]:
             (override,) = parser.parse_overrides([line])
         except Exception:
             raise refuse("cannot be parsed") from None
-        if override.type != OverrideType.CHANGE or override.package is not None:
+        if override.type != OverrideType.CHANGE:
             raise refuse("adds or deletes a config key")
+        if override.package is not None and not (override.key_or_group == "term"
+                                                 and re.fullmatch(r"objective\.[A-Za-z0-9_]+", override.package)):
+            raise refuse("places a config somewhere other than a term of the objective")
         if override.is_sweep_override():
             raise refuse("is a sweep")
         parts = override.key_or_group.replace("/", ".").split(".")
@@ -100,7 +102,7 @@ def _group_options(key: str) -> list[str]:
 
 def _check_known(cfg: DictConfig, lines: list[str], source: Path) -> None:
     for line in lines:
-        key = _override_key(line)
+        key = _override_key(line).split("@")[0]
         if _group_options(key):
             continue
         if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:

@@ -21,6 +21,8 @@ silent no-op or a result that means nothing. The rules, in order:
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import math
 import re
 from collections.abc import Mapping
@@ -30,7 +32,8 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from paramart.errors import ParamartError
-from paramart.model.vgg import LAYER_NAMES, check_speed_settings
+from paramart.model.layers import LAYER_NAMES
+from paramart.model.vgg import check_speed_settings
 from paramart.runner.optimizers import check_optim
 from paramart.runner.stages import stages
 from paramart.trust import finite
@@ -62,10 +65,17 @@ def _number(key: str, value: Any, low: float = 0.0, *, strict: bool = False) -> 
         raise _fail(key, value, f"must be a number {'above' if strict else 'of at least'} {low:g}")
 
 
+#: where a ``_target_`` may stand: the parameterization, the optimiser, the objective's terms
+_TARGETS = re.compile(r"^(param|optim|objective\.[A-Za-z0-9_]+)\._target_$")
+
+
 def _walk(node: Any, prefix: str) -> None:
-    """Every float in the config is finite."""
+    """Every float in the config is finite; ``_target_`` only where paramart builds from it
+    (from allow-lists: registered parameterizations, known optimisers, loss terms)."""
     if isinstance(node, Mapping):
         for k, v in node.items():
+            if k == "_target_" and not _TARGETS.match(f"{prefix}{k}"):
+                raise _fail(f"{prefix}{k}", v, "is not allowed here: paramart builds nothing from this key")
             _walk(v, f"{prefix}{k}.")
     elif isinstance(node, list):
         if any(isinstance(v, float) and not math.isfinite(v) for v in node):
@@ -134,7 +144,7 @@ def _layers(node: dict, prefix: str, key: str) -> None:
     layers, weight = node[key], node.get(f"{stem}weight", 1.0)
     if not isinstance(layers, list) or any(name not in LAYER_NAMES for name in layers):
         raise _fail(f"{prefix}{key}", layers, "must be a list of VGG-19 layers, like [conv4_2] or [relu3_1]")
-    if not layers and finite(weight) and weight > 0:
+    if not layers and finite(weight) and weight > 0 and _reads_vgg(node.get("_target_")):
         raise _fail(f"{prefix}{key}", layers, f"is empty, so {prefix}{stem}weight={weight} would do nothing; "
                     "give at least one layer or set the weight to 0")
     layer_weights = node.get(f"{stem}layer_weights")
@@ -143,6 +153,20 @@ def _layers(node: dict, prefix: str, key: str) -> None:
                 or (layers and sum(layer_weights) <= 0)):
             raise _fail(f"{prefix}{stem}layer_weights", layer_weights,
                         f"must be {len(layers)} weights of at least 0, not all 0 (one per layer of {prefix}{key})")
+
+
+@functools.cache
+def _reads_vgg(target: str | None) -> bool:
+    """Whether a term reads VGG layers: its shipped ``conf/term/NAME.yaml`` lists some (total
+    variation reads the canvas and lists none). Flat, pre-term keys always read VGG."""
+    if target is None:
+        return True
+    kind = str(target).rsplit(".", 2)[-2]
+    try:
+        text = (importlib.resources.files("paramart.conf") / "term" / f"{kind}.yaml").read_text()
+    except (OSError, ModuleNotFoundError):
+        return True
+    return bool((OmegaConf.create(text) or {}).get("layers"))
 
 
 def _channels(node: dict, prefix: str, key: str) -> None:
@@ -194,7 +218,7 @@ def _transforms(t: dict) -> None:
 
 
 def _device(name: Any) -> None:
-    from paramart.api import resolve_device
+    from paramart.runner.plan import resolve_device
 
     resolve_device(name)
 
