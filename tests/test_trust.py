@@ -202,3 +202,56 @@ def _cwd(path: Path):
         yield
     finally:
         os.chdir(old)
+
+
+# -- checkpoints are checked before use ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c.update(step=-1), "is damaged: its step is -1, below 0"),
+    (lambda c: c["state"].pop("logits"), "does not fit Pixel: missing logits"),
+    (lambda c: c["state"].update(extra=torch.zeros(1)), "does not fit Pixel: unexpected extra"),
+    (lambda c: c["state"].update(logits=torch.zeros(1, 3, 5, 5)),
+     r"state 'logits' is \(1, 3, 5, 5\) torch.float32, expected \(1, 3, 21, 32\) torch.float32"),
+    (lambda c: c["state"].update(logits=c["state"]["logits"].double()), "torch.float64, expected"),
+    (lambda c: c["state"]["logits"].view(-1).__setitem__(0, float("nan")), "holds NaN or infinite values"),
+    (lambda c: c.update(size=[100000, 100000]), "canvas size .* is not two whole numbers of pixels"),
+    (lambda c: c["param_config"].update(grain=0), r"param\.grain=0 must be a whole number"),
+])
+def test_checkpoints_are_checked_before_use(run_dir, tmp_path, edit, message):
+    crafted = _crafted(run_dir, tmp_path, edit)
+    with pytest.raises(ParamartError, match=message) as info:
+        load_checkpoint(crafted)
+    assert "\n" not in str(info.value)
+
+
+def test_a_bad_checkpoint_is_refused_before_the_model_loads(run_dir, tmp_path, monkeypatch):
+    import paramart
+    import paramart.api
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(paramart.api, "load_model", no_model)
+    crafted = _crafted(run_dir, tmp_path, lambda c: c["rng"].update(torch=torch.zeros(3, dtype=torch.uint8)))
+    cfg = paramart.compose([*QUICK, "steps=3", f"resume={crafted}"])
+    with pytest.raises(ParamartError, match="its random-generator state is not one paramart wrote"):
+        paramart.run(cfg)
+    crafted = _crafted(run_dir, tmp_path, lambda c: c["state"]["logits"].fill_(float("inf")))
+    with pytest.raises(ParamartError, match="holds NaN or infinite values; resume from an earlier checkpoint"):
+        paramart.run(paramart.compose([*QUICK, "steps=3", f"resume={crafted}"]))
+
+
+def test_damaged_files_get_paramart_s_words(run_dir, tmp_path):
+    data = (run_dir / "checkpoint.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.pt").write_text("hello, this is not a checkpoint\n")
+    for name in ("cut.pt", "text.pt"):
+        with pytest.raises(ParamartError, match=r"it is damaged, cut off or not a PyTorch file; copy it again") as info:
+            load_checkpoint(tmp_path / name)
+        assert "Errno" not in str(info.value) and ": 101" not in str(info.value)
+    res = paramart_cli("width=100000", "height=100000", f"run={run_dir}", cwd=tmp_path, exe=RENDER)
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("paramart-render: error: width=100000 height=100000 is 10000 megapixels, over "
+                                  "max_pixels=268435456 (27.9 GiB as 8-bit RGB); ask for a smaller render, or "
+                                  "raise max_pixels= if you have the memory")
