@@ -18,7 +18,8 @@ from omegaconf import OmegaConf
 from paramart.errors import ParamartError
 from paramart.params.base import build_param, check_param_config
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
-from paramart.runner.resume import ResumeGuard, check_stored_overrides
+from paramart.runner.guard import RunDirGuard
+from paramart.runner.resume import check_stored_overrides
 from tests.conftest import paramart_cli
 
 RENDER = str(Path(sys.executable).with_name("paramart-render"))
@@ -189,9 +190,9 @@ def test_resume_into_its_own_folder_is_refused_before_anything_is_written(run_di
     for spec, run in ((source / "checkpoint.pt", source), (Path("source"), source)):
         config = OmegaConf.create({"resume": str(spec), "hydra": {"run": {"dir": str(run)}}})
         with pytest.raises(SystemExit) as info, _cwd(tmp_path):
-            ResumeGuard().on_run_start(config)
+            RunDirGuard().on_run_start(config)
         assert info.value.code == 2
-    ResumeGuard().on_run_start(OmegaConf.create({"resume": str(source), "hydra": {"run": {"dir": str(tmp_path)}}}))
+    RunDirGuard().on_run_start(OmegaConf.create({"resume": str(source), "hydra": {"run": {"dir": str(tmp_path)}}}))
 
 
 @contextlib.contextmanager
@@ -255,3 +256,12 @@ def test_damaged_files_get_paramart_s_words(run_dir, tmp_path):
     assert res.stderr.strip() == ("paramart-render: error: width=100000 height=100000 is 10000 megapixels, over "
                                   "max_pixels=268435456 (27.9 GiB as 8-bit RGB); ask for a smaller render, or "
                                   "raise max_pixels= if you have the memory")
+
+
+def test_an_unwritable_output_folder_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    res = paramart_cli(*QUICK, f"hydra.run.dir={tmp_path / 'file' / 'run'}", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [
+        f"paramart: error: cannot create hydra.run.dir={tmp_path / 'file' / 'run'}: Not a directory; "
+        "give a folder you can write to"]

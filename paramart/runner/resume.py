@@ -3,8 +3,9 @@
 - :func:`resumed_config`: the resumed run's stored command-line overrides, each checked
   (:func:`check_stored_overrides`: only known keys with plain values, no ``_target_``, no
   interpolation, no Hydra settings), then this run's; the config is composed afresh.
-- :class:`ResumeGuard`: a Hydra callback that refuses ``hydra.run.dir=D resume=D`` before
-  Hydra writes anything into ``D/.hydra`` (which would destroy the settings being resumed).
+- :func:`resumes_into_itself`: ``hydra.run.dir=D resume=D``, refused by
+  :class:`paramart.runner.guard.RunDirGuard` before Hydra writes anything into ``D/.hydra``
+  (which would destroy the settings being resumed).
 - :func:`load_resume`: the checkpoint, checked against this run before any model loads.
 - :func:`previous_rows`: the resumed run's ``losses.csv``, so the new log reads as one run.
 """
@@ -15,7 +16,6 @@ import csv
 import io
 import logging
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import OverrideType
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from paramart.errors import ParamartError
@@ -147,23 +146,14 @@ def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -
     return cfg
 
 
-class ResumeGuard(Callback):
-    """Registered in conf/config.yaml: ``resume=D`` with ``hydra.run.dir=D`` is refused before
-    Hydra overwrites ``D/.hydra/overrides.yaml`` and ``config.yaml``, the settings being resumed."""
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        spec = config.get("resume")
-        if not spec:
-            return
-        try:
-            source = _run_dir(str(spec)).resolve()
-            target = Path(str(config.hydra.run.dir)).expanduser().resolve()
-        except Exception:
-            return  # an unreadable path is reported, in words, by load_resume
-        if source == target:
-            print(f"paramart: error: resume={spec} would write into the run it resumes and overwrite its "
-                  "settings; leave out hydra.run.dir= or give another folder", file=sys.stderr)
-            sys.exit(2)
+def resumes_into_itself(spec: Any, run_dir: Any) -> bool:
+    """Whether ``resume=spec`` names the folder this run would write into (its settings would be lost)."""
+    if not spec:
+        return False
+    try:
+        return _run_dir(str(spec)).resolve() == Path(str(run_dir)).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False  # an unreadable path is reported, in words, by load_resume
 
 
 # --------------------------------------------------------------------------- the checkpoint
