@@ -138,7 +138,7 @@ def test_a_crafted_overrides_yaml_runs_no_code_on_resume(run_dir, tmp_path):
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("paramart: error: resume: ")
-    assert "adds or deletes a config key; it is not used" in res.stderr
+    assert "adds or deletes a config key, so nothing was run" in res.stderr
     assert not marker.exists()
 
 

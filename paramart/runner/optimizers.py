@@ -50,7 +50,8 @@ def check_optim(optim: Mapping[str, Any]) -> dict[str, Any]:
         betas = s.get("betas")
         if (not isinstance(betas, list) or len(betas) != 2
                 or not all(finite(b) and 0 <= b < 1 for b in betas)):
-            raise ParamartError(f"optim.betas={betas} must be two numbers in [0, 1), e.g. [0.9,0.999]")
+            shown = "[" + ",".join(map(str, betas)) + "]" if isinstance(betas, list) else betas
+            raise ParamartError(f"optim.betas={shown} must be two numbers in [0, 1), e.g. [0.9,0.999]")
     else:
         for key in ("max_iter", "max_eval", "history_size"):
             value = s.get(key)

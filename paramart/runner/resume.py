@@ -65,8 +65,8 @@ def check_stored_overrides(lines: Any, source: Path) -> list[str]:
     out = []
     for line in lines:
         def refuse(why: str, line: Any = line) -> ParamartError:
-            return ParamartError(f"resume: {source} holds {str(line)[:80]!r}, which {why}; it is not used. "
-                                 "Repeat that run's options by hand, or remove the line if you did not write it")
+            return ParamartError(f"resume: {source} holds {str(line)[:80]!r}, which {why}, so nothing was run; "
+                                 "remove that line if you did not write it, or repeat that run's options by hand")
         if not isinstance(line, str):
             raise refuse("is not an override")
         try:
@@ -105,8 +105,8 @@ def _check_known(cfg: DictConfig, lines: list[str], source: Path) -> None:
         if _group_options(key):
             continue
         if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
-            raise ParamartError(f"resume: {source} sets {key}, which is no paramart option; it is not used. "
-                                "Repeat that run's options by hand")
+            raise ParamartError(f"resume: {source} sets {key}, which is no paramart option, so nothing was run; "
+                                "remove that line, or repeat that run's options by hand")
 
 
 _ABSENT = object()
@@ -213,5 +213,3 @@ def previous_rows(resume: Resume, columns: list[str]) -> list[list[str]]:
             continue
     return kept
 
-
-_previous_rows = previous_rows  # the name it had in paramart.runner.state

@@ -145,7 +145,7 @@ def _layers(node: dict, prefix: str, key: str) -> None:
     if not isinstance(layers, list) or any(name not in LAYER_NAMES for name in layers):
         raise _fail(f"{prefix}{key}", layers, "must be a list of VGG-19 layers, like [conv4_2] or [relu3_1]")
     if not layers and finite(weight) and weight > 0 and _reads_vgg(node.get("_target_")):
-        raise _fail(f"{prefix}{key}", layers, f"is empty, so {prefix}{stem}weight={weight} would do nothing; "
+        raise _fail(f"{prefix}{key}", layers, f"is empty, so {prefix}{stem}weight={_show(weight)} would do nothing; "
                     "give at least one layer or set the weight to 0")
     layer_weights = node.get(f"{stem}layer_weights")
     if layer_weights is not None:
