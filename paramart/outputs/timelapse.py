@@ -109,7 +109,8 @@ class Timelapse(Observer):
             if self.mp4:
                 written.append(self._write_mp4(paths, hold))
         except BaseException:
-            self._discard()
+            if not keep_frames:
+                shutil.rmtree(self.frames_dir, ignore_errors=True)
             raise
         if not keep_frames:
             shutil.rmtree(self.frames_dir, ignore_errors=True)

@@ -178,7 +178,7 @@ def _channels(node: dict, prefix: str, key: str) -> None:
     block = re.search(r"\d", str(layer)) if layer in LAYER_NAMES else None
     top = {"1": 64, "2": 128, "3": 256}.get(block.group() if block else "", 512)
     if not channels or any(not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < top for c in channels):
-        raise _fail(f"{prefix}{key}", channels, f"must be channel numbers from 0 to {top - 1} (of {layer})")
+        raise _fail(f"{prefix}{key}", channels, f"must name channels of {layer}, which has channels 0-{top - 1}")
 
 
 def _sizes(c: dict) -> None:
