@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import importlib.resources
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from paramart.errors import ParamartError, WriteError
+from paramart.errors import ParamartError
+from paramart.io.atomic import atomic_write, write_error  # noqa: F401  (re-exported: their old home)
 
 SAMPLE_PREFIX = "sample:"
 
@@ -237,73 +235,6 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     return F.interpolate(image, size=tuple(size), mode="bicubic", align_corners=False, antialias=True)
-
-
-def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
-    """Call ``write(tmp_path)`` then rename into place, so readers never see half a file.
-
-    The temporary file sits next to ``path`` (a rename is only atomic within one file
-    system) and is synced before the rename, so even a power cut leaves the old file or
-    the new one. A full disk or a read-only folder becomes a one-line :class:`WriteError`
-    and the temporary file is removed: whatever ``write`` raised (``torch.save`` raises
-    ``RuntimeError``, not ``OSError``, when the disk fills).
-    """
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise WriteError(write_error(path, exc)) from None
-    except Exception as exc:
-        _discard(tmp)
-        if not _is_write_failure(exc, path):
-            raise
-        raise WriteError(write_error(path, exc)) from None
-    except BaseException:
-        _discard(tmp)
-        raise
-
-
-def _discard(tmp: str | None) -> None:
-    if tmp is not None:
-        try:
-            Path(tmp).unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def _is_write_failure(exc: BaseException, path: Path) -> bool:
-    """A non-``OSError`` that means the file could not be written (torch's stream writer, an
-    encoder's pipe): its message says so, or the disk has no room left."""
-    text = str(exc).lower()
-    return ("write" in text and "fail" in text) or "no space" in text or _disk_full(path)
-
-
-def _disk_full(path: str | Path) -> bool:
-    try:
-        st = os.statvfs(Path(path).parent)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < 64 * 1024  # less than 64 KiB left
-
-
-def write_error(path: str | Path, exc: BaseException) -> str:
-    """The one-line message for an output that could not be written."""
-    errno_ = getattr(exc, "errno", None)
-    if errno_ in (errno.ENOSPC, errno.EDQUOT) or _disk_full(path):
-        why = getattr(exc, "strerror", None) or "No space left on device"
-        return (f"cannot write {path}: the disk is full ({why}); free some space or write the "
-                "outputs elsewhere (hydra.run.dir=...)")
-    return f"cannot write {path}: {_first_line(exc)}; check that the folder exists and is writable"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
