@@ -218,6 +218,10 @@ def _cwd(path: Path):
     (lambda c: c["state"]["logits"].view(-1).__setitem__(0, float("nan")), "holds NaN or infinite values"),
     (lambda c: c.update(size=[100000, 100000]), "canvas size .* is not two whole numbers of pixels"),
     (lambda c: c["param_config"].update(grain=0), r"param\.grain=0 must be a whole number"),
+    (lambda c: c.update(config=["x"]), "its 'config' entry is not a mapping"),
+    (lambda c: c.update(seconds="soon"), "its 'seconds' entry is not a number"),
+    (lambda c: c.update(seconds=float("nan")), "its 'seconds' entry is not a number"),
+    (lambda c: c.update(optimizer=[1]), "its 'optimizer' entry is not an optimiser state"),
 ])
 def test_checkpoints_are_checked_before_use(run_dir, tmp_path, edit, message):
     crafted = _crafted(run_dir, tmp_path, edit)
@@ -240,6 +244,17 @@ def test_a_bad_checkpoint_is_refused_before_the_model_loads(run_dir, tmp_path, m
         paramart.run(cfg)
     crafted = _crafted(run_dir, tmp_path, lambda c: c["state"]["logits"].fill_(float("inf")))
     with pytest.raises(ParamartError, match="holds NaN or infinite values; resume from an earlier checkpoint"):
+        paramart.run(paramart.compose([*QUICK, "steps=3", f"resume={crafted}"]))
+
+
+def test_a_damaged_optimiser_state_is_one_line(run_dir, tmp_path):
+    import paramart
+
+    def edit(ckpt):
+        ckpt["optimizer"]["state"][0]["exp_avg"] = torch.zeros(7, 7)
+
+    crafted = _crafted(run_dir, tmp_path, edit)
+    with pytest.raises(ParamartError, match=r"optimiser state holds a tensor of shape \(7, 7\), which fits no"):
         paramart.run(paramart.compose([*QUICK, "steps=3", f"resume={crafted}"]))
 
 

@@ -168,6 +168,13 @@ def check_checkpoint(ckpt: dict[str, Any], path: str | Path, for_resume: bool = 
         if got.is_floating_point() and not bool(torch.isfinite(got).all()):
             raise ParamartError(f"{where} is damaged: state {key!r} holds NaN or infinite values; "
                                 "resume from an earlier checkpoint")
+    config, seconds = ckpt.get("config", {}), ckpt.get("seconds", 0.0)
+    if not isinstance(config, dict) or not isinstance(config.get("optim", {}), dict):
+        raise ParamartError(f"{where} is damaged: its 'config' entry is not a mapping of settings")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+        raise ParamartError(f"{where} is damaged: its 'seconds' entry is not a number of seconds")
+    if not isinstance(ckpt.get("optimizer", {}), dict):
+        raise ParamartError(f"{where} is damaged: its 'optimizer' entry is not an optimiser state")
     if for_resume and "rng" in ckpt:
         _check_rng(ckpt["rng"], where)
 
@@ -182,3 +189,28 @@ def _check_rng(rng: Any, where: str) -> None:
         ok = False
     if not ok:
         raise ParamartError(f"{where} is damaged: its random-generator state is not one paramart wrote")
+
+
+def check_optimizer_state(saved: dict[str, Any], optimizer: torch.optim.Optimizer, where: str) -> None:
+    """Every tensor of a saved optimiser state fits the parameters it will update: a scalar,
+    a parameter's shape, or the length of all of them flattened (L-BFGS's history), and finite.
+    torch would otherwise accept any shape and fail (or compute nonsense) at the first step."""
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    shapes = {tuple(p.shape) for p in params} | {(sum(p.numel() for p in params),), ()}
+
+    def tensors(value: Any):
+        if isinstance(value, torch.Tensor):
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from tensors(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                yield from tensors(v)
+
+    for t in tensors(saved.get("state", {})):
+        if tuple(t.shape) not in shapes and t.numel() != 1:
+            raise ParamartError(f"{where}: the optimiser state holds a tensor of shape {tuple(t.shape)}, which fits "
+                                "no parameter of this run; the checkpoint is damaged")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ParamartError(f"{where}: the optimiser state holds NaN or infinite values; the checkpoint is damaged")

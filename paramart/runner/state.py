@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from paramart.errors import ParamartError, WriteError
 from paramart.io.images import save_image, write_error
 from paramart.params.base import Parameterization
-from paramart.runner.checkpoint import rng_state, save_checkpoint, set_rng_state
+from paramart.runner.checkpoint import check_optimizer_state, rng_state, save_checkpoint, set_rng_state
 from paramart.runner.events import Progress
 from paramart.runner.loop import NonFiniteLoss
 from paramart.runner.losslog import LOSSES, LossLog
@@ -107,6 +107,7 @@ class RunState:
             # (lr, betas ...) from this run's config, so that resume=... optim.lr=... works.
             settings = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
             try:
+                check_optimizer_state(ckpt["optimizer"], self.optimizer, f"resume={self.cfg.resume}")
                 self.optimizer.load_state_dict(ckpt["optimizer"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise ParamartError(f"resume={self.cfg.resume}: the optimiser state does not fit ({exc})") from None
