@@ -11,7 +11,7 @@ from paramart.api import compose
 from paramart.errors import ParamartError
 from paramart.io.images import load_image, to_tensor
 from paramart.model.judge import STYLE_LAYERS, GatysScore
-from paramart.model.vgg import VGG19, _cpu_flags, bf16_is_fast
+from paramart.model.vgg import VGG19, _cpu_flags, bf16_is_fast, check_speed_settings
 from paramart.objectives.objective import build_objective, style_transfer
 from paramart.objectives.term import Inputs
 from paramart.objectives.terms.gram import gram_matrix
@@ -88,9 +88,11 @@ def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(net):
     ({"channels_last": "yes"}, "model.channels_last"),
     ({"compile": "fastest"}, "model.compile"),
 ])
-def test_bad_speed_settings_are_one_line_errors(net, kwargs, message):
+def test_bad_speed_settings_are_one_line_errors(kwargs, message):
+    """Checked once, by the plan, before the network loads (VGG19.configure trusts them)."""
+    settings = {"precision": "auto", "channels_last": "auto", "compile": False, **kwargs}
     with pytest.raises(ParamartError, match=message) as err:
-        net.configure(**kwargs)
+        check_speed_settings(settings["precision"], settings["channels_last"], settings["compile"])
     assert "\n" not in str(err.value)
 
 
