@@ -18,7 +18,6 @@ from PIL import Image
 from paramart.errors import ParamartError
 from paramart.io.images import fit_size, load_image
 from paramart.model.layers import check_layers, deepest
-from paramart.model.vgg import check_speed_settings
 from paramart.objectives.objective import needed_layers, term_configs
 from paramart.runner.resume import Resume, load_resume
 from paramart.runner.stages import stages
@@ -102,7 +101,6 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
               style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
     validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
-    check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
     if cfg.max_seconds is not None and cfg.max_seconds <= 0:
         raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
     if cfg.steps < 0:
