@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from pathlib import Path
 from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig
 
 from paramart.config import register_configs
 from paramart.errors import ParamartError
@@ -33,44 +32,6 @@ def fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _override_key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
-def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -> DictConfig:
-    """For ``resume=RUN_DIR``: the resumed run's command-line overrides, then this one's.
-
-    So ``paramart resume=outputs/DAY/TIME steps=400`` needs no repeat of the content,
-    style or size. The new run folder's ``.hydra/config.yaml`` and ``overrides.yaml`` are
-    rewritten to what actually ran, so it can be resumed in turn. A run made from Python
-    has no ``.hydra`` folder: then this run's config must repeat its settings.
-    """
-    run_dir = Path(str(cfg.resume)).expanduser()
-    run_dir = run_dir.parent if run_dir.is_file() else run_dir
-    saved = run_dir / ".hydra" / "overrides.yaml"
-    if not saved.is_file():
-        return cfg
-    try:
-        old = OmegaConf.load(saved)
-        assert isinstance(old, ListConfig)
-    except Exception:
-        raise ParamartError(f"resume={cfg.resume}: cannot read {saved}; repeat that run's options by hand") from None
-    mine = {_override_key(o) for o in overrides}
-    merged = [str(o) for o in old if _override_key(str(o)) not in mine | {"resume"}] + list(overrides)
-    try:
-        cfg = hydra.compose(config_name="config", overrides=merged)
-    except Exception as exc:
-        raise ParamartError(f"resume={cfg.resume}: its options no longer apply ({exc})") from None
-    hydra_dir = HydraConfig.get().output_subdir
-    if hydra_dir is not None:
-        from paramart.io.images import atomic_write
-
-        for name, node in (("config.yaml", cfg), ("overrides.yaml", OmegaConf.create(merged))):
-            text = OmegaConf.to_yaml(node)
-            atomic_write(Path(out_dir) / hydra_dir / name, lambda tmp, text=text: Path(tmp).write_text(text))
-    return cfg
-
-
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
 def _paramart(cfg: DictConfig) -> None:
     from paramart.api import run
@@ -82,6 +43,8 @@ def _paramart(cfg: DictConfig) -> None:
         # SIGINT and SIGTERM save the run and land in `except Interrupted` below.
         with stop_on_signals():
             if cfg.get("resume"):
+                from paramart.runner.resume import resumed_config
+
                 cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), out_dir)
             result = run(cfg, out_dir)
     except ParamartError as exc:
@@ -106,8 +69,12 @@ def _gallery(cfg: DictConfig) -> None:
     from paramart.outputs.gallery import build_gallery
 
     runs = [cfg.runs] if isinstance(cfg.runs, str) else list(cfg.runs)
+
+    def warn(message: str) -> None:
+        print(f"paramart-gallery: warning: {message}", file=sys.stderr)
+
     try:
-        index = build_gallery(runs, cfg.out, title=cfg.title, intro=cfg.intro)
+        index = build_gallery(runs, cfg.out, title=cfg.title, intro=cfg.intro, warn=warn)
     except ParamartError as exc:
         fail(str(exc))
     print(f"paramart-gallery: wrote {index}", file=sys.stderr)

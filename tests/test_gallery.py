@@ -1,5 +1,6 @@
 """Time-lapse, loss plot and the gallery site, checked in a real headless Chromium."""
 
+import json
 import os
 import shutil
 import sys
@@ -145,3 +146,74 @@ def test_gallery_shows_high_resolution_renders(runs, tmp_path):
     with Image.open(piece / "render_1200x700-preview.jpg") as preview:
         assert preview.size == (1024, 597)
     assert "render 1200x700 (preview)" in index.read_text()
+
+
+# -- runs from other people: damaged, symlinked, or the site itself ---------------------------
+
+
+def _copy_run(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def test_gallery_skips_damaged_runs_and_lists_them(runs, tmp_path):
+    base = tmp_path / "runs"
+    good = _copy_run(runs[1], base / "a_good")
+    damage = {
+        "b_json": lambda d: (d / "run.json").write_text("{not json"),
+        "c_seconds": lambda d: (d / "run.json").write_text('{"seconds": "fast", "param": "pixel"}'),
+        "d_list": lambda d: (d / "run.json").write_text("[1, 2]"),
+        "e_overrides": lambda d: (d / ".hydra").mkdir() or (d / ".hydra" / "overrides.yaml").write_text("{a: ["),
+        "f_final": lambda d: (d / "final.png").write_bytes(b"\x89PNG\r\n\x1a\n broken"),
+    }
+    for name, make in damage.items():
+        make(_copy_run(runs[1], base / name))
+    (good / "render_10x10.png").write_bytes(b"not a png")  # a corrupt render: only the render is left out
+    res = paramart_cli(f"runs={base}", f"out={tmp_path / 'site'}", cwd=tmp_path, exe=GALLERY)
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert page.count("<article") == 1
+    lines = res.stderr.strip().splitlines()
+    for name in damage:
+        assert any(line.startswith(f"paramart-gallery: warning: skipped {base / name}: ") for line in lines), name
+    assert lines[-2].startswith("paramart-gallery: warning: 5 damaged run(s) skipped: ")
+    assert any("render_10x10.png: not shown" in line for line in lines)
+
+
+def test_gallery_never_follows_symlinks_out_of_a_run(runs, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2")
+    run = _copy_run(runs[1], tmp_path / "runs" / "run")
+    (run / "timelapse.gif").unlink()
+    (run / "timelapse.gif").symlink_to(secret)
+    (run / "inputs" / "style_0.jpg").unlink()
+    (run / "inputs" / "style_0.jpg").symlink_to("/etc/passwd")
+    (run / "render_4x4.png").symlink_to(secret)
+    (tmp_path / "runs" / "linked").symlink_to(runs[0])  # a symlinked run folder is not entered
+    index = build_gallery([tmp_path / "runs"], tmp_path / "site")
+    site = tmp_path / "site"
+    copied = [p for p in site.rglob("*") if p.is_file()]
+    assert not any(b"hunter2" in p.read_bytes() or b"root:" in p.read_bytes() for p in copied)
+    assert {p.name for p in (site / "pieces").iterdir() for p in p.iterdir()} == {
+        "final.png", "losses.png", "content.jpg"}
+    assert index.read_text().count("<article") == 1
+
+
+def test_gallery_never_lists_its_own_output(runs, tmp_path):
+    base = tmp_path / "runs"
+    _copy_run(runs[0], base / "0")
+    _copy_run(runs[1], base / "1")
+    for _ in range(2):  # the second build finds the first one's pieces/ inside runs/
+        index = build_gallery([base], base / "site")
+        assert index.read_text().count("<article") == 2
+
+
+def test_gallery_page_comes_from_an_autoescaping_template(runs, tmp_path):
+    run = _copy_run(runs[1], tmp_path / "run")
+    facts = json.loads((run / "run.json").read_text())
+    facts["device"] = "<script>alert(1)</script>"
+    (run / "run.json").write_text(json.dumps(facts))
+    page = build_gallery([run], tmp_path / "site", intro="{{ 7*7 }} & <b>").read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "{{ 7*7 }} &amp; &lt;b&gt;" in page  # text is never evaluated as a template

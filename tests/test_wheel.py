@@ -21,7 +21,8 @@ def test_wheel_in_fresh_venv_runs_from_anywhere(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "paramart/conf/config.yaml" in names and "paramart/conf/param/pixel.yaml" in names
     assert {"paramart/conf/render.yaml", "paramart/conf/param/fourier_cppn.yaml",
-            "paramart/outputs/export.py", "paramart/outputs/templates/preview.html"} <= set(names)
+            "paramart/outputs/export.py", "paramart/outputs/templates/gallery.html",
+            "paramart/outputs/templates/preview.html"} <= set(names)
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
@@ -50,3 +51,8 @@ def test_wheel_in_fresh_venv_runs_from_anywhere(tmp_path):
     assert res.returncode == 0, res.stderr
     with Image.open(tmp_path / "r.png") as im:
         assert im.size == (40, 24)
+    # the gallery's template is package data
+    res = paramart_cli(f"runs={run_dir}", f"out={tmp_path / 'site'}", cwd=tmp_path,
+                       exe=str(env_dir / "bin" / "paramart-gallery"))
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "site" / "index.html").read_text().count("<article") == 1

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import importlib.resources
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paramart.errors import ParamartError
+from paramart.io.atomic import atomic_write, write_error  # noqa: F401  (re-exported: their old home)
 
 SAMPLE_PREFIX = "sample:"
 
@@ -237,43 +235,6 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     return F.interpolate(image, size=tuple(size), mode="bicubic", align_corners=False, antialias=True)
-
-
-def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
-    """Call ``write(tmp_path)`` then rename into place, so readers never see half a file.
-
-    The temporary file sits next to ``path`` (a rename is only atomic within one file
-    system) and is synced before the rename, so even a power cut leaves the old file or
-    the new one. A full disk or a read-only folder becomes a one-line :class:`ParamartError`.
-    """
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise ParamartError(write_error(path, exc)) from None
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_error(path: str | Path, exc: OSError) -> str:
-    """The one-line message for an output that could not be written."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"cannot write {path}: the disk is full ({exc.strerror}); free some space or write the "
-                "outputs elsewhere (hydra.run.dir=...)")
-    return f"cannot write {path}: {_first_line(exc)}; check that the folder exists and is writable"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

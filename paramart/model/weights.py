@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from paramart.errors import ParamartError
+from paramart.io.torchfile import load_pt
 from paramart.model.layers import CONV_LAYERS, LAYER_NAMES
 
 CAFFE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -100,10 +101,7 @@ def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
         raise ParamartError(
             f"model.weights={str(path)!r} is neither 'caffe', 'torchvision' nor an existing file"
         )
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ParamartError(f"cannot read VGG-19 weights from {path}: {exc}") from None
+    sd = load_pt(path, "VGG-19 weights")
     if isinstance(sd, dict) and "state_dict" in sd:
         sd = sd["state_dict"]
     if not isinstance(sd, dict):

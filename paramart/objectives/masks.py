@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from paramart.errors import ParamartError
-from paramart.io.images import load_image, to_tensor
+from paramart.io.images import to_tensor
 
 #: built-in masks; ``radial`` is a soft disc in the middle and ``outside`` its complement
 BUILTINS = ("left", "right", "top", "bottom", "radial", "outside", "all")
@@ -70,28 +70,38 @@ def _blur(mask: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(m, k.view(1, 1, -1, 1))
 
 
-def load_mask(spec: str, size: tuple[int, int], feather: float) -> torch.Tensor:
+def open_mask(spec: str, size: tuple[int, int], max_pixels: int | None = None):
+    """A mask image file, checked before it is decoded (``max_input_pixels``) and against the
+    canvas ``size`` (height, width): a mask of another shape is refused, never stretched."""
+    from paramart.io.images import load_mask as load_checked
+
+    try:
+        return load_checked(spec, (size[1], size[0]), max_pixels, against="the canvas")
+    except ParamartError as exc:
+        if "mask" in str(exc) or "max_input_pixels" in str(exc):
+            raise ParamartError(f"style_masks: {exc}") from None
+        raise ParamartError(
+            f"style_masks: {spec!r} is neither a built-in mask ({', '.join(BUILTINS)}) nor a readable image "
+            f"({exc})"
+        ) from None
+
+
+def load_mask(spec: str, size: tuple[int, int], feather: float, max_pixels: int | None = None) -> torch.Tensor:
     """A built-in name or an image file (its luminance; white = 1), at ``size``, feathered."""
     if feather < 0:
         raise ParamartError(f"mask_feather={feather} must be zero or more (a fraction of the canvas, e.g. 0.1)")
     if spec in BUILTINS:
         return builtin_mask(spec, size, feather)
-    try:
-        image = load_image(spec)
-    except ParamartError as exc:
-        raise ParamartError(
-            f"style_masks: {spec!r} is neither a built-in mask ({', '.join(BUILTINS)}) nor a readable image "
-            f"({exc})"
-        ) from None
-    grey = to_tensor(image, size).mean(dim=1, keepdim=True)
+    grey = to_tensor(open_mask(spec, size, max_pixels), size)[:, :1]
     # a smoothstep of width w has about the spread of a Gaussian with sigma w/4
     return _blur(grey, feather * min(size) / 4).clamp(0, 1)
 
 
-def style_masks(specs: list[str], size: tuple[int, int], feather: float) -> list[torch.Tensor]:
+def style_masks(specs: list[str], size: tuple[int, int], feather: float,
+                max_pixels: int | None = None) -> list[torch.Tensor]:
     """One mask per style. Where masks overlap they share the pixel (they are divided by
     their sum where it exceeds 1); a pixel no mask covers gets no style."""
-    masks = [load_mask(str(s), size, feather) for s in specs]
+    masks = [load_mask(str(s), size, feather, max_pixels) for s in specs]
     total = torch.stack(masks).sum(0).clamp_min(1.0)
     out = [m / total for m in masks]
     if any(float(m.max()) <= 0 for m in out):

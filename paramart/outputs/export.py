@@ -58,6 +58,8 @@ class RenderConfig:
     repeat: int = 1
     #: zoom animation (paramart/outputs/zoom.py): zoom.to = final magnification, null = a still image
     zoom: ZoomAnimationConfig = field(default_factory=lambda: ZoomAnimationConfig())
+    #: renders with more pixels are refused before anything is allocated (16384 x 16384 by default)
+    max_pixels: int = 2**28
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
     progress: bool = MISSING
@@ -75,6 +77,14 @@ def output_size(train_size: tuple[int, int], width: int | None, height: int | No
     if width < 1 or height < 1:
         raise ParamartError(f"width={width} height={height}: both must be at least 1 px")
     return height, width
+
+
+def check_render_size(size: tuple[int, int], max_pixels: int) -> None:
+    h, w = size
+    if h * w > max_pixels:
+        raise ParamartError(f"width={w} height={h} is {h * w / 1e6:.0f} megapixels, over max_pixels={max_pixels} "
+                            f"({h * w * 3 / 2**30:.1f} GiB as 8-bit RGB); ask for a smaller render, or raise "
+                            "max_pixels= if you have the memory")
 
 
 def _to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -107,7 +117,7 @@ def window_array(param: Parameterization, size: tuple[int, int], top: int, left:
 
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
            *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None, zoom=None,
-           repeat: int = 1) -> Path:
+           repeat: int = 1, max_pixels: int = 2**28) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path.
     With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
     frames of that size is written instead (``out`` .gif or .mp4). ``repeat`` > 1 shows a
@@ -117,8 +127,11 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
 
     animate = zoom is not None and zoom.to is not None
     ckpt = load_checkpoint(run)
+    size = output_size(tuple(ckpt["size"]), width, height)
+    check_render_size((size[0] * max(1, repeat), size[1] * max(1, repeat)), max_pixels)
+    if tile < 1:
+        raise ParamartError(f"tile={tile} must be at least 1")
     param = param_from_checkpoint(ckpt).to(resolve_device(device)).eval()
-    size = output_size(param.size, width, height)
     run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
     if repeat < 1 or (repeat > 1 and not getattr(param, "periodic", False)):
         raise ParamartError(f"repeat={repeat}: only a run with param.periodic=true repeats seamlessly "
@@ -156,7 +169,7 @@ def _render(cfg: DictConfig) -> None:
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat)
+                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels)
     except ParamartError as exc:
         fail(str(exc))
     if path.suffix.lower() == ".mp4":

@@ -12,7 +12,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.io.images import atomic_write
+from paramart.errors import WriteError
+from paramart.io.images import atomic_write, write_error
 from paramart.objectives.objective import term_configs
 from paramart.runner.loop import History
 
@@ -63,7 +64,10 @@ def finish_run_dir(out: Path, plan: Plan, history: History, precision: str | Non
     if (out / "losses.csv").is_file():
         plot_losses(out / "losses.csv", out / "losses.png")
     inputs = out / "inputs"
-    inputs.mkdir(exist_ok=True)
+    try:
+        inputs.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise WriteError(write_error(inputs, exc)) from None
     if content is not None:
         _thumbnail(content, inputs / "content.jpg")
     for i, style in enumerate(styles):

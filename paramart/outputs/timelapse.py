@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from paramart.io.images import atomic_write, fit_size, to_pil
+from paramart.errors import WriteError
+from paramart.io.images import atomic_write, fit_size, to_pil, write_error
 from paramart.runner.events import Observer
 
 
@@ -36,7 +37,10 @@ class Timelapse(Observer):
                  every_seconds: float | None = None):
         self.dir = Path(out_dir)
         self.frames_dir = self.dir / "frames"
-        self.frames_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.frames_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(write_error(self.frames_dir, exc)) from None
         self.every = max(1, int(every))
         self.fps = float(fps)
         self.hold_seconds = float(hold_seconds)
@@ -70,11 +74,21 @@ class Timelapse(Observer):
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
         self.capture(step, image, force=True)
 
+    def on_end(self, status: str) -> None:
+        if status != "done":
+            self._discard()
+
+    def _discard(self) -> None:
+        """A run that fails leaves no stale ``frames/`` folder (unless frames are kept)."""
+        if not self.keep_frames:
+            shutil.rmtree(self.frames_dir, ignore_errors=True)
+
     def capture(self, step: int, image: torch.Tensor, force: bool = False) -> None:
         """Save a frame if ``step`` is due (or ``force``)."""
         if step == self.last_step or not (force or self.due(step)):
             return
-        self._frame(image).save(self.frames_dir / f"{self.count:06d}.png")
+        frame = self._frame(image)
+        atomic_write(self.frames_dir / f"{self.count:06d}.png", lambda tmp: frame.save(tmp, format="PNG"))
         self.count += 1
         self.last_step = step
         self._last_time = time.perf_counter()
@@ -90,9 +104,14 @@ class Timelapse(Observer):
         if not paths:
             return []
         hold = max(1, round(self.hold_seconds * self.fps))
-        written = [self._write_gif(paths, hold)]
-        if self.mp4:
-            written.append(self._write_mp4(paths, hold))
+        try:
+            written = [self._write_gif(paths, hold)]
+            if self.mp4:
+                written.append(self._write_mp4(paths, hold))
+        except BaseException:
+            if not keep_frames:
+                shutil.rmtree(self.frames_dir, ignore_errors=True)
+            raise
         if not keep_frames:
             shutil.rmtree(self.frames_dir, ignore_errors=True)
         return written

@@ -27,12 +27,20 @@ calling ``super().rescale(size)`` first. Random starting noise should come from
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from torch import nn
+
+from paramart.errors import ParamartError
+from paramart.trust import plain_arguments
 
 
 @dataclass
@@ -42,9 +50,67 @@ class ParamConfig:
     _target_: str = MISSING
 
 
+#: class path (the schema's ``_target_``) -> (name, schema): the only classes ever built
+_REGISTERED: dict[str, tuple[str, type]] = {}
+
+
 def register(name: str, schema: type) -> None:
-    """Make ``schema`` available to ``conf/param/NAME.yaml`` as ``NAME_schema``."""
+    """Make ``schema`` available to ``conf/param/NAME.yaml`` as ``NAME_schema``, and its
+    class (the schema's ``_target_``) one that :func:`build_param` may build."""
     ConfigStore.instance().store(group="param", name=f"{name}_schema", node=schema)
+    _REGISTERED[schema._target_] = (name, schema)
+
+
+def registered() -> dict[str, tuple[str, type]]:
+    """{class path: (name, schema)} of every registered parameterization."""
+    return dict(_REGISTERED)
+
+
+def check_param_config(config: Mapping[str, Any], where: str = "param") -> tuple[type, dict[str, Any]]:
+    """(class, keyword arguments) for a parameterization config, from a run or a checkpoint.
+
+    Only a registered class is accepted, only its schema's keys, each a plain value of the
+    schema's type: a config read from a file can name no other code (no nested ``_target_``).
+    """
+    if not isinstance(config, Mapping):
+        raise ParamartError(f"{where}: expected the parameterization's settings, found {type(config).__name__}")
+    target = config.get("_target_")
+    if target not in _REGISTERED:
+        known = ", ".join(sorted(name for name, _ in _REGISTERED.values()))
+        raise ParamartError(f"{where}: {target!r} is not a registered parameterization ({known})")
+    name, schema = _REGISTERED[target]
+    fields = {f.name for f in dataclasses.fields(schema)} - {"_target_"}
+    values = plain_arguments(config, f"{where} ({name})", fields)
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(schema), values)
+        kwargs = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        first = str(exc).strip().splitlines()[0]
+        key = getattr(exc, "full_key", None) or getattr(exc, "key", None)
+        raise ParamartError(f"{where} ({name}): {'param.' + str(key) + ': ' if key else ''}{first}") from None
+    kwargs.pop("_target_", None)
+    module, _, cls = target.rpartition(".")
+    return getattr(importlib.import_module(module), cls), kwargs
+
+
+def build_param(config: Mapping[str, Any], size: tuple[int, int], init_image: torch.Tensor | None) -> Parameterization:
+    """The parameterization ``config`` describes, checked by :func:`check_param_config`.
+
+    A bad value the constructor finds (``param.depth=0``) is a one-line :class:`ParamartError`."""
+    if OmegaConf.is_config(config):
+        config = OmegaConf.to_container(config, resolve=True)
+    cls, kwargs = check_param_config(config)
+    try:
+        return cls(size, init_image=init_image, **kwargs)
+    except ParamartError:
+        raise
+    except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as exc:
+        if "memory" in str(exc).lower():
+            raise  # out of memory: explained with the size that failed, by the caller
+        name = _REGISTERED[config["_target_"]][0]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        settings = " ".join(f"param.{k}={v}" for k, v in kwargs.items())
+        raise ParamartError(f"param={name} cannot be built with {settings}: {first}") from None
 
 
 class Parameterization(nn.Module):

@@ -18,6 +18,14 @@ from paramart.errors import ParamartError
 UPSAMPLING = ("nearest", "bilinear", "bicubic")
 
 
+def check_grain(grain: int, upsample: str) -> None:
+    """Refuse a grain that is not a whole number of pixels, or an unknown upsampling."""
+    if int(grain) != grain or grain < 1:
+        raise ParamartError(f"param.grain={grain} must be a whole number of pixels, 1 or more")
+    if upsample not in UPSAMPLING:
+        raise ParamartError(f"param.grain_upsample must be one of {', '.join(UPSAMPLING)}, not {upsample!r}")
+
+
 def grain_noise(
     size: tuple[int, int],
     grain: int = 1,
@@ -31,10 +39,7 @@ def grain_noise(
     ``upsample='nearest'`` gives visible square blocks of ``grain`` px; ``bilinear`` or
     ``bicubic`` give smooth blobs of about that size. Callers scale and shift it.
     """
-    if int(grain) != grain or grain < 1:
-        raise ParamartError(f"param.grain={grain} must be a whole number of pixels, 1 or more")
-    if upsample not in UPSAMPLING:
-        raise ParamartError(f"param.grain_upsample must be one of {', '.join(UPSAMPLING)}, not {upsample!r}")
+    check_grain(grain, upsample)
     h, w = int(size[0]), int(size[1])
     grain = int(grain)
     coarse = (max(1, math.ceil(h / grain)), max(1, math.ceil(w / grain)))

@@ -17,7 +17,7 @@ from omegaconf import MISSING
 from paramart.errors import ParamartError
 from paramart.io.images import resize
 from paramart.params.base import ParamConfig, Parameterization, register
-from paramart.params.noise import grain_noise
+from paramart.params.noise import check_grain, grain_noise
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Pixel(Parameterization):
     def __init__(self, size, init_image: torch.Tensor | None = None, init: str = "auto", noise_scale: float = 0.2,
                  grain: int = 1, grain_upsample: str = "nearest"):
         super().__init__(size)
+        check_grain(grain, grain_upsample)  # also when the photo is the start: a typo is still a typo
         if init == "auto":
             init = "content" if init_image is not None else "noise"
         if init == "content":

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from hydra.utils import instantiate
 
 from paramart.errors import ParamartError
 from paramart.io.images import atomic_write
-from paramart.params.base import Parameterization
+from paramart.io.torchfile import load_pt
+from paramart.params.base import Parameterization, build_param, check_param_config
 
 FORMAT = 1
 
@@ -73,16 +73,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         path = path / "checkpoint.pt"
     if not path.is_file():
         raise ParamartError(f"no checkpoint at {path}; give a run folder that has a checkpoint.pt")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ParamartError(f"cannot load checkpoint {path}: {first}") from None
+    ckpt = load_pt(path, "checkpoint")
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ParamartError(f"{path} is not a paramart checkpoint (format {FORMAT})")
     for key, kind in (("param_config", dict), ("size", list), ("state", dict), ("step", int)):
-        if not isinstance(ckpt.get(key), kind):
+        if not isinstance(ckpt.get(key), kind) or isinstance(ckpt.get(key), bool):
             raise ParamartError(f"{path} is damaged: its {key!r} entry is missing or of the wrong type")
+    check_checkpoint(ckpt, path)
     return ckpt
 
 
@@ -92,7 +89,8 @@ def param_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> Parameterization
         ckpt = load_checkpoint(ckpt)
     size = tuple(ckpt["size"])
     # Any init image will do: the learned state replaces what the constructor made.
-    param = instantiate(ckpt["param_config"], size=size, init_image=torch.zeros(1, 3, *size))
+    # Built only from the allow-list of registered parameterizations, with plain values.
+    param = build_param(ckpt["param_config"], size, torch.zeros(1, 3, *size))
     param.load_state_dict(ckpt["state"])
     return param
 
@@ -125,3 +123,94 @@ def set_rng_state(state: dict[str, Any]) -> None:
     if cuda and torch.cuda.is_available():
         for index, s in enumerate(cuda[: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(s, index)
+
+
+#: the largest canvas a checkpoint may claim (16384 x 16384): what a real run could have learned
+MAX_CANVAS_PIXELS = 2**28
+
+
+def check_checkpoint(ckpt: dict[str, Any], path: str | Path, for_resume: bool = False) -> None:
+    """Refuse, in one line naming what is wrong, a checkpoint that does not fit its own
+    parameterization: step below 0, an absurd canvas, a class or setting not allowed
+    (:func:`check_param_config`), learned tensors missing, extra, of another shape or type,
+    or not finite. With ``for_resume`` the optimiser and random-generator states are checked too.
+    """
+    where = f"checkpoint {path}"
+    if ckpt["step"] < 0:
+        raise ParamartError(f"{where} is damaged: its step is {ckpt['step']}, below 0")
+    size = ckpt["size"]
+    if (len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in size)
+            or size[0] * size[1] > MAX_CANVAS_PIXELS):
+        raise ParamartError(f"{where} is damaged: its canvas size {size!r} is not two whole numbers of pixels "
+                            f"(at most {MAX_CANVAS_PIXELS} in all)")
+    cls, kwargs = check_param_config(ckpt["param_config"], where=f"{where}: param_config")
+    if "init" in kwargs:
+        kwargs["init"] = "noise"  # the same tensors whatever the start; no image needed
+    try:
+        with torch.device("meta"):  # shapes only: nothing is allocated, whatever the size
+            expected = cls(tuple(size), init_image=None, **kwargs).state_dict()
+    except ParamartError as exc:
+        raise ParamartError(f"{where}: {exc}") from None
+    except Exception as exc:
+        raise ParamartError(f"{where}: its parameterization cannot be built ({type(exc).__name__})") from None
+    state = ckpt["state"]
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ParamartError(f"{where} does not fit {cls.__name__}: " + "; ".join(
+            [f"missing {', '.join(missing)}"] * bool(missing) + [f"unexpected {', '.join(extra)}"] * bool(extra)))
+    for key, want in expected.items():
+        got = state[key]
+        if not isinstance(got, torch.Tensor):
+            raise ParamartError(f"{where} is damaged: state {key!r} is not a tensor")
+        if tuple(got.shape) != tuple(want.shape) or got.dtype != want.dtype:
+            raise ParamartError(f"{where} does not fit {cls.__name__}: state {key!r} is {tuple(got.shape)} "
+                                f"{got.dtype}, expected {tuple(want.shape)} {want.dtype}")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise ParamartError(f"{where} is damaged: state {key!r} holds NaN or infinite values; "
+                                "resume from an earlier checkpoint")
+    config, seconds = ckpt.get("config", {}), ckpt.get("seconds", 0.0)
+    if not isinstance(config, dict) or not isinstance(config.get("optim", {}), dict):
+        raise ParamartError(f"{where} is damaged: its 'config' entry is not a mapping of settings")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+        raise ParamartError(f"{where} is damaged: its 'seconds' entry is not a number of seconds")
+    if not isinstance(ckpt.get("optimizer", {}), dict):
+        raise ParamartError(f"{where} is damaged: its 'optimizer' entry is not an optimiser state")
+    if for_resume and "rng" in ckpt:
+        _check_rng(ckpt["rng"], where)
+
+
+def _check_rng(rng: Any, where: str) -> None:
+    try:
+        ok = (isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8
+              and tuple(rng["torch"].shape) == tuple(torch.get_rng_state().shape)
+              and isinstance(rng["numpy"]["keys"], torch.Tensor) and rng["numpy"]["keys"].numel() == 624
+              and isinstance(rng["random"]["internal"], torch.Tensor) and rng["random"]["internal"].numel() == 625)
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise ParamartError(f"{where} is damaged: its random-generator state is not one paramart wrote")
+
+
+def check_optimizer_state(saved: dict[str, Any], optimizer: torch.optim.Optimizer, where: str) -> None:
+    """Every tensor of a saved optimiser state fits the parameters it will update: a scalar,
+    a parameter's shape, or the length of all of them flattened (L-BFGS's history), and finite.
+    torch would otherwise accept any shape and fail (or compute nonsense) at the first step."""
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    shapes = {tuple(p.shape) for p in params} | {(sum(p.numel() for p in params),), ()}
+
+    def tensors(value: Any):
+        if isinstance(value, torch.Tensor):
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from tensors(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                yield from tensors(v)
+
+    for t in tensors(saved.get("state", {})):
+        if tuple(t.shape) not in shapes and t.numel() != 1:
+            raise ParamartError(f"{where}: the optimiser state holds a tensor of shape {tuple(t.shape)}, which fits "
+                                "no parameter of this run; the checkpoint is damaged")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ParamartError(f"{where}: the optimiser state holds NaN or infinite values; the checkpoint is damaged")

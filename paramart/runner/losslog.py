@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from paramart.errors import ParamartError
+from paramart.errors import WriteError
 from paramart.io.images import atomic_write, write_error
 from paramart.runner.events import Progress
 
@@ -44,4 +44,4 @@ class LossLog:
             with open(self.path, "a") as f:
                 f.write(line)
         except OSError as exc:
-            raise ParamartError(write_error(self.path, exc)) from None
+            raise WriteError(write_error(self.path, exc)) from None

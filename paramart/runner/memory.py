@@ -25,6 +25,9 @@ def out_of_memory_message(cfg: DictConfig, exc: BaseException, saved: str = "") 
     gpu = isinstance(exc, torch.cuda.OutOfMemoryError) or "cuda" in str(exc).lower()
     style_scale = float(cfg.objective.get("style_scale", 1.0))
     style = f" with style images at {round(cfg.size * style_scale)} px" if style_scale != 1.0 else ""
+    if style_scale > 1:
+        return (f"out of {'GPU' if gpu else 'CPU'} memory at size={cfg.size}{style}; try a smaller "
+                f"objective.style_scale= (now {style_scale:g}) or size={max(16, cfg.size * 3 // 4)}{saved}")
     return (f"out of {'GPU' if gpu else 'CPU'} memory at size={cfg.size}{style}; try a smaller size= "
             f"(e.g. size={max(16, cfg.size * 3 // 4)}) or the multi-scale schedule, which does most steps "
             f"at a smaller size{saved}")

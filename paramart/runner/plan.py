@@ -19,11 +19,11 @@ from PIL import Image
 from paramart.errors import ParamartError
 from paramart.io.images import fit_size, load_image
 from paramart.model.layers import check_layers, deepest
-from paramart.model.vgg import check_speed_settings
 from paramart.objectives.objective import needed_layers, term_configs
 from paramart.objectives.zoom import check_zoom
+from paramart.runner.resume import Resume, load_resume
 from paramart.runner.stages import stages
-from paramart.runner.state import Resume, load_resume
+from paramart.runner.validate import check_masks, validate
 
 ImageInput = str | Image.Image
 
@@ -45,8 +45,12 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
+    except (RuntimeError, TypeError, ValueError):
         raise ParamartError(f"device={name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ParamartError(f"device={name} is not one paramart runs on; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and device.index is not None and device.index >= max(1, torch.cuda.device_count()):
+        raise ParamartError(f"device={name}: there is no GPU number {device.index}; use device=cuda or auto")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ParamartError(f"device={name} was asked for but no CUDA GPU is available; use device=auto or cpu")
     return device
@@ -64,15 +68,21 @@ def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
     return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
 
 
-def fit(image: Image.Image, longest: int, what: str) -> tuple[int, int]:
+def fit(image: Image.Image, longest: int, what: str, fix: str = "raise size=") -> tuple[int, int]:
     """(height, width) of ``image`` scaled to ``longest``, refused when VGG-19 could not see it."""
     h, w = fit_size(image.width, image.height, longest)
     if min(h, w) < 16:
         raise ParamartError(
             f"the {what} is {image.width}x{image.height} px: at {longest} px its short side would be "
-            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or raise size="
+            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or {fix}"
         )
     return h, w
+
+
+def style_fix(cfg: DictConfig) -> str:
+    """What to change when a style image is too small: ``style_scale`` when it is the cause."""
+    scale = cfg.objective.style_scale
+    return "raise size=" if scale >= 1 else f"raise objective.style_scale= (now {scale}) or size="
 
 
 def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
@@ -92,7 +102,7 @@ def weight(cfg: DictConfig, term: str) -> float:
 def make_plan(cfg: DictConfig, content: ImageInput | None = None,
               style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
-    check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
+    validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
     if cfg.max_seconds is not None and cfg.max_seconds <= 0:
         raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
     if cfg.steps < 0:
@@ -117,7 +127,8 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     schedule = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
     canvas = canvas_size(content_img, cfg.size)
     for s in style_imgs:
-        fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
+        fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image", style_fix(cfg))
+    check_masks(cfg.style_masks, canvas, cfg.max_input_pixels)
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
     check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_)
     if cfg.param.get("init") == "content" and content_img is None:

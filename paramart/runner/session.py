@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 
 from paramart.errors import ParamartError
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
 from paramart.objectives.zoom import with_zoom
-from paramart.params.base import Parameterization
+from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.loop import History, make_optimizer, optimize
+from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
 from paramart.runner.stages import Stage, build_stage
 from paramart.runner.state import RunState
@@ -88,13 +88,13 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
         stage = build_stage(plan, vgg, longest, steps, color, warp)
         if param is None:
-            param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(plan.device)
+            param = build_param(cfg.param, stage.size, stage.content).to(plan.device)  # an allow-list
             if plan.resume is None:  # param.init=content: coordinate networks first fit the photo (no VGG)
                 prefit_to_content(param, stage.content, observers)
         else:
             rescale(param, stage.size)
         objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
-        optimizer = make_optimizer(instantiate(cfg.optim), param)
+        optimizer = make_optimizer(optimizer_factory(cfg.optim), param)
         if state is None:
             state = RunState(cfg, out, param, optimizer, objective.names)
             done = state.begin(plan.resume)

@@ -78,17 +78,18 @@ class Stage:
 def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPreservation,
                 warp: RandomWarp) -> Stage:
     """The stage at canvas side ``longest``: inputs resized, targets computed once."""
-    from paramart.runner.plan import canvas_size, fit
+    from paramart.runner.plan import canvas_size, fit, style_fix
 
     cfg, device = plan.cfg, plan.device
     size = canvas_size(plan.content, longest)
     style_longest = max(16, round(longest * cfg.objective.style_scale))
     content = to_tensor(plan.content, size).to(device) if plan.content is not None else None
-    styles = [to_tensor(s, fit(s, style_longest, "style image")).to(device) for s in plan.styles]
+    styles = [to_tensor(s, fit(s, style_longest, "style image", style_fix(cfg))).to(device) for s in plan.styles]
     styles = [color.style(s, content) for s in styles]
     masks = None
     if cfg.style_masks is not None:
-        masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather)]
+        masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather,
+                                                   cfg.max_input_pixels)]
     inputs = Inputs(vgg, size, color.content(content), styles, cfg.style_blend, masks)
     before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
     transform = torch.nn.Sequential(*before_vgg) if before_vgg else None

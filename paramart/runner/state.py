@@ -4,7 +4,8 @@
 (:mod:`paramart.runner.losslog`), keeps a copy of the last good parameters (a NaN inside an L-BFGS line search leaves
 the parameters at a trial point), saves ``final.png`` and ``checkpoint.pt`` together
 every ``checkpoint_every`` steps, at the end, and when the run stops early (Ctrl-C,
-SIGTERM, a NaN loss, out of memory), and restores all of it for ``resume=RUN_DIR``.
+SIGTERM, a NaN loss, out of memory), and restores all of it for ``resume=RUN_DIR``
+(found and checked by :mod:`paramart.runner.resume`).
 
 Signals are :mod:`paramart.runner.signals`; running out of memory
 :mod:`paramart.runner.memory`.
@@ -12,99 +13,29 @@ Signals are :mod:`paramart.runner.signals`; running out of memory
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from paramart.errors import ParamartError
+from paramart.errors import ParamartError, WriteError
 from paramart.io.images import save_image, write_error
 from paramart.params.base import Parameterization
-from paramart.runner.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from paramart.runner.checkpoint import check_optimizer_state, rng_state, save_checkpoint, set_rng_state
 from paramart.runner.events import Progress
 from paramart.runner.loop import NonFiniteLoss
 from paramart.runner.losslog import LOSSES, LossLog
 from paramart.runner.memory import is_out_of_memory, out_of_memory_message
+from paramart.runner.resume import Resume, previous_rows
 from paramart.runner.signals import CHECKPOINT, IMAGE, Interrupted, stop_requested
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT", "IMAGE", "LOSSES", "Interrupted", "Resume", "RunState", "load_resume"]
-
-
-# --------------------------------------------------------------------------- resume
-
-@dataclass
-class Resume:
-    run_dir: Path  #: the folder the checkpoint came from (its losses.csv continues)
-    checkpoint: dict[str, Any]
-
-    @property
-    def step(self) -> int:
-        return int(self.checkpoint["step"])
-
-
-def load_resume(cfg: DictConfig, size: tuple[int, int]) -> Resume | None:
-    """The checkpoint named by ``resume=``, checked against this run before any compute."""
-    spec = cfg.get("resume")
-    if not spec:
-        return None
-    path = Path(str(spec)).expanduser()
-    ckpt = load_checkpoint(path)
-    here = OmegaConf.to_container(cfg.param, resolve=True)
-    there = ckpt["param_config"]
-    if there != here:
-        keys = sorted(k for k in set(here) | set(there) if here.get(k) != there.get(k))
-        diff = ", ".join(f"param.{k}={there.get(k)!r} there but {here.get(k)!r} here" for k in keys)
-        raise ParamartError(
-            f"resume={spec}: the parameterization differs ({diff}); resume with the same param settings"
-        )
-    if list(ckpt["size"]) != list(size):
-        h, w = ckpt["size"]
-        raise ParamartError(
-            f"resume={spec}: its canvas is {h}x{w} px but this run's is {size[0]}x{size[1]}; "
-            "use the same content image and size= as the run you resume"
-        )
-    step = int(ckpt["step"])
-    if cfg.steps < step:
-        raise ParamartError(
-            f"resume={spec} is already at step {step}; steps= counts from the start of the first run, "
-            f"so give steps= of {step} or more"
-        )
-    return Resume(path if path.is_dir() else path.parent, ckpt)
-
-
-def _previous_rows(resume: Resume, columns: list[str]) -> list[list[str]]:
-    """The resumed run's losses.csv rows up to its checkpoint, so the log reads as one run.
-
-    Rows after the checkpoint (a periodic save, then a crash) and a cut-off last line are dropped.
-    """
-    path = resume.run_dir / LOSSES
-    try:
-        rows = list(csv.reader(io.StringIO(path.read_text())))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    if not rows or rows[0] != columns:
-        if rows:
-            log.warning("%s has other columns than this run; it is not continued", path)
-        return []
-    kept = []
-    for row in rows[1:]:
-        try:
-            if len(row) == len(columns) and int(row[0]) <= resume.step:
-                [float(v) for v in row[1:]]
-                kept.append(row)
-        except ValueError:
-            continue
-    return kept
+__all__ = ["CHECKPOINT", "IMAGE", "LOSSES", "Interrupted", "RunState"]
 
 
 # --------------------------------------------------------------------------- the run's state
@@ -131,6 +62,7 @@ class RunState:
         self.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         self.checkpoint_every = int(cfg.get("checkpoint_every", 0) or 0)
         self.step = 0  #: steps finished, counted from the start of the first run
+        self.saved_step: int | None = None  #: the step of the last checkpoint written
         self._seconds_before = 0.0
         self._t0 = time.perf_counter()
         self._good = _copy_state(param)
@@ -144,15 +76,16 @@ class RunState:
     def begin(self, resume: Resume | None = None) -> int:
         """Start ``losses.csv`` (continuing the resumed run's) and load the checkpoint's
         state; return the step to start from."""
-        rows = _previous_rows(resume, self.columns) if resume is not None else []
+        rows = previous_rows(resume, self.columns) if resume is not None else []
         if self.out is not None:
             try:
                 self.out.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ParamartError(write_error(self.out, exc)) from None
+                raise WriteError(write_error(self.out, exc)) from None
             self.log.start(rows)
         if resume is not None:
             self._restore(resume)
+            self.saved_step = self.step if resume.run_dir == self.out else None
         self._good = _copy_state(self.param)
         self._t0 = time.perf_counter()
         if stop_requested():
@@ -174,6 +107,7 @@ class RunState:
             # (lr, betas ...) from this run's config, so that resume=... optim.lr=... works.
             settings = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
             try:
+                check_optimizer_state(ckpt["optimizer"], self.optimizer, f"resume={self.cfg.resume}")
                 self.optimizer.load_state_dict(ckpt["optimizer"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise ParamartError(f"resume={self.cfg.resume}: the optimiser state does not fit ({exc})") from None
@@ -213,6 +147,13 @@ class RunState:
             raise
         except NonFiniteLoss as exc:
             raise ParamartError(f"{exc}{self._save_last_good('non-finite loss')}") from None
+        except WriteError as exc:
+            # A full disk: the last good step if it still fits, else the last checkpoint written survives.
+            try:
+                kept = self._save_last_good("write error")
+            except WriteError:
+                kept = self._kept()
+            raise WriteError(f"{exc}{kept}") from None
         except KeyboardInterrupt as exc:
             name = str(exc) or stop_requested() or "SIGINT"
             self._save_last_good("interrupted")
@@ -227,6 +168,11 @@ class RunState:
             except Exception:  # rendering the image may need the memory that ran out
                 saved = ""
             raise ParamartError(out_of_memory_message(self.cfg, exc, saved)) from None
+
+    def _kept(self) -> str:
+        if self.out is None or self.saved_step is None:
+            return "; no checkpoint could be saved"
+        return f"; the checkpoint of step {self.saved_step} in {self.out} is kept"
 
     def _save_last_good(self, reason: str) -> str:
         if self.out is None:
@@ -246,6 +192,7 @@ class RunState:
             optimizer=self.optimizer if with_optimizer else None,
             rng=rng_state(), config=self.run_config, seconds=self.seconds, reason=reason,
         )
+        self.saved_step = self.step
         save_image(self.param.render().cpu() if image is None else image, self.out / IMAGE)
 
     def finish(self, image: torch.Tensor) -> None:

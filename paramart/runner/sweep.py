@@ -17,8 +17,11 @@ FAILED = "FAILED.json"
 
 def record_failure(job_dir: str | Path, job_num: int, overrides: list[str], message: str) -> None:
     job_dir = Path(job_dir)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    (job_dir / FAILED).write_text(json.dumps({"job": job_num, "overrides": overrides, "error": message}))
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        (job_dir / FAILED).write_text(json.dumps({"job": job_num, "overrides": overrides, "error": message}))
+    except OSError as exc:  # a full disk: the message below is then the only record
+        print(f"paramart: cannot write {job_dir / FAILED}: {exc.strerror}", file=sys.stderr)
     print(f"paramart: error: job {job_num} ({' '.join(overrides)}): {message}", file=sys.stderr)
 
 

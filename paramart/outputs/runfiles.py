@@ -1,0 +1,131 @@
+"""Reading a finished run folder as data, for the gallery: ``run.json``, ``overrides.yaml``,
+the images. A run folder may come from anyone, so everything is checked and nothing in it
+is ever instantiated or followed out of the folder:
+
+- ``run.json`` must be a JSON object; the facts the gallery shows must be plain values of
+  the right type (text, finite numbers), else the run is :class:`Damaged`;
+- ``.hydra/overrides.yaml`` must be a list of text lines; they are shown, never applied;
+- an image or file that is a symlink pointing out of the run folder is left out;
+- ``final.png`` must open as an image.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from PIL import Image
+
+#: facts shown as text, and facts that must be finite numbers
+TEXT = ("param", "optimizer", "device", "content")
+NUMBERS = ("size", "steps", "seed", "content_weight", "style_weight", "tv_weight", "seconds")
+MAX_BYTES = 1_000_000  # run.json and overrides.yaml are small; a huge one is not a run's
+
+
+class Damaged(Exception):
+    """A run folder the gallery cannot show; the message says why."""
+
+
+@dataclass
+class RunFiles:
+    run_dir: Path
+    facts: dict[str, Any] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
+    assets: dict[str, Path] = field(default_factory=dict)  #: final.png, timelapse.gif, losses.png
+    inputs: list[Path] = field(default_factory=list)
+    renders: list[Path] = field(default_factory=list)
+    #: zoom animations made by ``paramart-render zoom.to=...`` (zoom_*.gif)
+    animations: list[Path] = field(default_factory=list)
+
+
+def contained(path: Path, root: Path) -> bool:
+    """``path`` is a regular file whose real location lies inside ``root`` (symlinks resolved)."""
+    try:
+        return path.is_file() and path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def _read_text(path: Path) -> str:
+    if path.stat().st_size > MAX_BYTES:
+        raise Damaged(f"{path.name} is {path.stat().st_size} bytes, too large for a run's")
+    return path.read_text(encoding="utf-8")
+
+
+def _facts(run: Path) -> dict[str, Any]:
+    path = run / "run.json"
+    if not path.exists():
+        return {}
+    if not contained(path, run):
+        raise Damaged("run.json is not a file inside the run folder")
+    try:
+        facts = json.loads(_read_text(path))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise Damaged(f"run.json cannot be read ({str(exc)[:60]})") from None
+    if not isinstance(facts, dict):
+        raise Damaged("run.json is not a JSON object")
+    for key in TEXT:
+        if facts.get(key) is not None and not isinstance(facts[key], str):
+            raise Damaged(f"run.json: {key} is not text")
+    for key in NUMBERS:
+        value = facts.get(key)
+        if not _number_or_none(value):
+            raise Damaged(f"run.json: {key} is {str(value)[:40]!r}, not a number")
+    style = facts.get("style")
+    style = [style] if isinstance(style, str) else style or []
+    if not isinstance(style, list) or not all(isinstance(s, str) for s in style):
+        raise Damaged("run.json: style is not text or a list of text")
+    facts["style"] = style
+    terms = facts.get("terms", {})
+    if not isinstance(terms, dict) or not all(
+            isinstance(t, dict) and isinstance(t.get("kind", ""), str) and _number_or_none(t.get("weight"))
+            for t in terms.values()):
+        raise Damaged("run.json: terms is not a mapping of terms with numeric weights")
+    return facts
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value))
+
+
+def _overrides(run: Path) -> list[str]:
+    path = run / ".hydra" / "overrides.yaml"
+    if not path.exists():
+        return []
+    if not contained(path, run):
+        raise Damaged(".hydra/overrides.yaml is not a file inside the run folder")
+    try:
+        lines = yaml.safe_load(_read_text(path))  # data only: safe_load builds no objects
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise Damaged(f".hydra/overrides.yaml cannot be read ({str(exc).splitlines()[0][:60]})") from None
+    if lines is None:
+        return []
+    if not isinstance(lines, list) or not all(isinstance(o, str | int | float | bool) for o in lines):
+        raise Damaged(".hydra/overrides.yaml is not a list of overrides")
+    return [str(o) for o in lines]
+
+
+def _image_ok(path: Path) -> bool:
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        return True
+    except Exception:  # Pillow raises many types for damaged files
+        return False
+
+
+def read_run(run: Path, assets: tuple[str, ...] = ("final.png", "timelapse.gif", "losses.png")) -> RunFiles:
+    """The run's facts and the files the gallery may copy, all inside ``run``; :class:`Damaged` if unusable."""
+    files = RunFiles(run, _facts(run), _overrides(run))
+    if not contained(run / "final.png", run) or not _image_ok(run / "final.png"):
+        raise Damaged("final.png is not an image inside the run folder")
+    files.assets = {name: run / name for name in assets if contained(run / name, run)}
+    if (run / "inputs").is_dir() and not (run / "inputs").is_symlink():
+        files.inputs = sorted(p for p in (run / "inputs").glob("*.jpg") if contained(p, run))
+    files.renders = sorted(p for p in run.glob("render_*.png") if contained(p, run))
+    files.animations = sorted(p for p in run.glob("zoom_*.gif") if contained(p, run))
+    return files

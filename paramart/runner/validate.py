@@ -1,0 +1,249 @@
+"""One validation pass over a composed config, before any model loads.
+
+Every key that reaches the math is checked here, so a bad value is one line
+(:class:`ParamartError`, exit 2, ``FAILED.json`` in a sweep) instead of a traceback, a
+silent no-op or a result that means nothing. The rules, in order:
+
+- every number anywhere in the config is finite (NaN slips through ``x < 0`` checks);
+- the objective, generically (flat keys or one node per term): ``weight``/``*_weight`` at
+  least 0; ``layers``/``*_layers`` known VGG-19 layers, not empty where their weight is
+  positive; ``layer_weights`` one per layer, at least 0, not all 0; ``channels`` inside the
+  layer; a term's ``_target_`` only from ``paramart.objectives.terms``;
+- resize targets (``size``, the style size ``size * objective.style_scale``, time-lapse
+  frames) within ``max_input_pixels`` as a square and at least VGG-19's 16 px;
+- the optimiser (:func:`paramart.runner.optimizers.check_optim`), the run's counts
+  (steps, seed in 64 bits, log/checkpoint intervals, time budget), the time-lapse, the
+  schedule, the transforms, the device name, the model's settings;
+- the parameterization, built once at 16 px: its own constructor's errors are found here.
+
+:func:`check_masks` checks style masks against the canvas once its size is known.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from paramart.errors import ParamartError
+from paramart.model.layers import LAYER_NAMES
+from paramart.model.vgg import check_speed_settings
+from paramart.runner.optimizers import check_optim
+from paramart.runner.stages import stages
+from paramart.trust import finite
+
+#: a resize target's longest side, whatever max_input_pixels says
+MAX_SIDE = 32768
+
+
+def _fail(key: str, value: Any, rule: str) -> ParamartError:
+    return ParamartError(f"{key}={_show(value)} {rule}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ",".join(_show(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # as typed: timelapse.fps=0, not 0.0
+    return "null" if value is None else str(value)
+
+
+def _whole(key: str, value: Any, low: int, high: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise _fail(key, value, f"must be a whole number {span}")
+
+
+def _number(key: str, value: Any, low: float = 0.0, *, strict: bool = False) -> None:
+    if not finite(value) or value < low or (strict and value <= low):
+        raise _fail(key, value, f"must be a number {'above' if strict else 'of at least'} {low:g}")
+
+
+#: where a ``_target_`` may stand: the parameterization, the optimiser, the objective's terms
+_TARGETS = re.compile(r"^(param|optim|objective\.[A-Za-z0-9_]+)\._target_$")
+
+
+def _walk(node: Any, prefix: str) -> None:
+    """Every float in the config is finite; ``_target_`` only where paramart builds from it
+    (from allow-lists: registered parameterizations, known optimisers, loss terms)."""
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            if k == "_target_" and not _TARGETS.match(f"{prefix}{k}"):
+                raise _fail(f"{prefix}{k}", v, "is not allowed here: paramart builds nothing from this key")
+            _walk(v, f"{prefix}{k}.")
+    elif isinstance(node, list):
+        if any(isinstance(v, float) and not math.isfinite(v) for v in node):
+            raise _fail(prefix.rstrip("."), node, "must hold finite numbers only")
+        for v in node:
+            _walk(v, prefix)
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise _fail(prefix.rstrip("."), node, "must be a finite number")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Refuse, with one line naming the key, any value a run cannot use. Loads nothing."""
+    plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    plain.pop("hydra", None)
+    _walk(plain, "")
+    _counts(plain)
+    _objective(plain.get("objective") or {}, "objective.")
+    _sizes(plain)
+    check_optim(cfg.optim)
+    _timelapse(plain["timelapse"])
+    stages(plain["size"], plain["steps"], plain["schedule"]["scales"], plain["schedule"]["shares"])
+    _transforms(plain["transforms"])
+    _device(plain["device"])
+    _model(plain["model"])
+    _param(cfg)
+
+
+def _counts(c: dict) -> None:
+    _whole("steps", c["steps"], 0)
+    _whole("seed", c["seed"], -(2**63), 2**64 - 1)
+    _whole("log_every", c["log_every"], 1)
+    _whole("checkpoint_every", c["checkpoint_every"], 0)
+    _whole("max_input_pixels", c["max_input_pixels"], 1)
+    if c.get("max_seconds") is not None:
+        _number("max_seconds", c["max_seconds"], 0, strict=True)
+    _number("mask_feather", c["mask_feather"], 0)
+    if c.get("style_blend") is not None:
+        blend = c["style_blend"]
+        if not blend or any(not finite(b) or b < 0 for b in blend) or sum(blend) <= 0:
+            raise _fail("style_blend", blend, "must be weights of at least 0, not all 0, one per style")
+
+
+def _objective(node: dict, prefix: str) -> None:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            if key.startswith("_"):
+                continue
+            _objective(value, f"{prefix}{key}.")
+        elif key == "_target_" and not str(value).startswith("paramart.objectives.terms."):
+            raise _fail(f"{prefix}_target_", value, "is not a paramart loss term")
+        elif key == "weight" or key.endswith("_weight"):
+            _number(f"{prefix}{key}", value, 0)
+        elif key == "layers" or key.endswith("_layers"):
+            _layers(node, prefix, key)
+        elif key == "layer" or key.endswith("_layer"):
+            if value not in LAYER_NAMES:
+                raise _fail(f"{prefix}{key}", value, "is not a VGG-19 layer; use names like conv4_2, relu3_1")
+        elif key == "channels" or key.endswith("_channels"):
+            _channels(node, prefix, key)
+        elif key == "style_scale" or key == "scale":
+            _number(f"{prefix}{key}", value, 0, strict=True)
+
+
+def _layers(node: dict, prefix: str, key: str) -> None:
+    stem = key[: -len("layers")]
+    layers, weight = node[key], node.get(f"{stem}weight", 1.0)
+    if not isinstance(layers, list) or any(name not in LAYER_NAMES for name in layers):
+        raise _fail(f"{prefix}{key}", layers, "must be a list of VGG-19 layers, like [conv4_2] or [relu3_1]")
+    if not layers and finite(weight) and weight > 0 and _reads_vgg(node.get("_target_")):
+        raise _fail(f"{prefix}{key}", layers, f"is empty, so {prefix}{stem}weight={_show(weight)} would do nothing; "
+                    "give at least one layer or set the weight to 0")
+    layer_weights = node.get(f"{stem}layer_weights")
+    if layer_weights is not None:
+        if (len(layer_weights) != len(layers) or any(not finite(w) or w < 0 for w in layer_weights)
+                or (layers and sum(layer_weights) <= 0)):
+            raise _fail(f"{prefix}{stem}layer_weights", layer_weights,
+                        f"must be {len(layers)} weights of at least 0, not all 0 (one per layer of {prefix}{key})")
+
+
+@functools.cache
+def _reads_vgg(target: str | None) -> bool:
+    """Whether a term reads VGG layers: its shipped ``conf/term/NAME.yaml`` lists some (total
+    variation reads the canvas and lists none). Flat, pre-term keys always read VGG."""
+    if target is None:
+        return True
+    kind = str(target).rsplit(".", 2)[-2]
+    try:
+        text = (importlib.resources.files("paramart.conf") / "term" / f"{kind}.yaml").read_text()
+    except (OSError, ModuleNotFoundError):
+        return True
+    return bool((OmegaConf.create(text) or {}).get("layers"))
+
+
+def _channels(node: dict, prefix: str, key: str) -> None:
+    channels = node[key]
+    if channels is None:
+        return
+    stem = key[: -len("channels")]
+    layer = node.get(f"{stem}layer") or (node.get(f"{stem}layers") or [None])[0]
+    block = re.search(r"\d", str(layer)) if layer in LAYER_NAMES else None
+    top = {"1": 64, "2": 128, "3": 256}.get(block.group() if block else "", 512)
+    if not channels or any(not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < top for c in channels):
+        raise _fail(f"{prefix}{key}", channels, f"must name channels of {layer}, which has channels 0-{top - 1}")
+
+
+def _sizes(c: dict) -> None:
+    _whole("size", c["size"], 16, MAX_SIDE)
+    limit = c["max_input_pixels"]
+    if c["size"] ** 2 > limit:
+        raise _fail("size", c["size"], f"would make a canvas of up to {c['size']}x{c['size']} px, over "
+                    f"max_input_pixels={limit}; use a smaller size= or raise max_input_pixels=")
+    scale = (c.get("objective") or {}).get("style_scale", 1.0)
+    longest = max(16, round(c["size"] * scale))
+    if longest > MAX_SIDE or longest**2 > limit:
+        raise _fail("objective.style_scale", scale, f"would resize the style images to {longest} px on their "
+                    f"longest side (size={c['size']} x {scale}), over max_input_pixels={limit}; "
+                    "use a smaller objective.style_scale=")
+
+
+def _timelapse(t: dict) -> None:
+    if not t["enabled"]:
+        return
+    _number("timelapse.fps", t["fps"], 0, strict=True)
+    if t["fps"] > 100:
+        raise _fail("timelapse.fps", t["fps"], "must be at most 100 (GIF frames last at least 10 ms)")
+    _whole("timelapse.frames", t["frames"], 1)
+    if t["every"] is not None:
+        _whole("timelapse.every", t["every"], 1)
+    _number("timelapse.hold_seconds", t["hold_seconds"], 0)
+    _whole("timelapse.max_size", t["max_size"], 16, 4096)
+
+
+def _transforms(t: dict) -> None:
+    _number("transforms.jitter", t["jitter"], 0)
+    _number("transforms.rotate", t["rotate"], 0)
+    if t["rotate"] > 180:
+        raise _fail("transforms.rotate", t["rotate"], "must be at most 180 (degrees either way)")
+    if not finite(t["scale"]) or not 0 <= t["scale"] < 1:
+        raise _fail("transforms.scale", t["scale"], "must be in [0, 1) (a fraction either way)")
+
+
+def _device(name: Any) -> None:
+    from paramart.runner.plan import resolve_device
+
+    resolve_device(name)
+
+
+def _model(m: dict) -> None:
+    check_speed_settings(m["precision"], m["channels_last"], m["compile"])
+    if m["preprocess"] not in ("auto", "caffe", "imagenet"):
+        raise _fail("model.preprocess", m["preprocess"], "must be auto, caffe or imagenet")
+    if m["pooling"] not in ("max", "avg"):
+        raise _fail("model.pooling", m["pooling"], "must be max or avg")
+
+
+def _param(cfg: DictConfig) -> None:
+    """Build the parameterization once at 16 px (cheap), so its constructor's own errors
+    (``param.depth=0``, ``param.init=nope``) come before any model loads."""
+    from paramart.params.base import build_param
+
+    build_param(cfg.param, (16, 16), torch.full((1, 3, 16, 16), 0.5) if cfg.content is not None else None)
+
+
+def check_masks(specs: ListConfig | list | None, canvas: tuple[int, int], max_pixels: int) -> None:
+    """Each style mask file fits the canvas (its aspect ratio, ``max_input_pixels``), before
+    any model loads. Built-in names always fit."""
+    from paramart.objectives.masks import BUILTINS, open_mask
+
+    for spec in specs or []:
+        if str(spec) not in BUILTINS:
+            open_mask(str(spec), canvas, max_pixels)

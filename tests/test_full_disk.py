@@ -1,0 +1,112 @@
+"""A full disk is one line and exit 2, keeps the last good checkpoint and leaves no temporary
+files: tested on a real, small tmpfs mounted here (CI runs as root; elsewhere these skip)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import paramart
+from paramart.errors import WriteError
+from paramart.io.images import save_image
+from paramart.outputs.timelapse import Timelapse
+from paramart.params.pixel import Pixel
+from paramart.runner.checkpoint import load_checkpoint, save_checkpoint
+from tests.conftest import paramart_cli
+
+PIXEL = {"_target_": "paramart.params.pixel.Pixel", "init": "noise", "noise_scale": 0.2, "grain": 1,
+         "grain_upsample": "nearest"}
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str):
+    where.mkdir(parents=True, exist_ok=True)
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(where)],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {res.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
+
+
+def _fill(disk: Path) -> None:
+    """Use up every free byte of ``disk``."""
+    with open(disk / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def _temporary(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*") if p.name != ".hydra")
+
+
+def test_every_write_path_on_a_full_disk(tmp_path):
+    """checkpoint (torch.save raises RuntimeError), PNG, frame, GIF, run.json: each a WriteError
+    naming the full disk, the old file intact, no temporary file left."""
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        param = Pixel((16, 16), init="noise")
+        save_checkpoint(disk / "checkpoint.pt", param, PIXEL, step=1)
+        save_image(torch.rand(1, 3, 16, 16), disk / "final.png")
+        lapse = Timelapse(disk, (16, 16), every=1, fps=12, hold_seconds=1, max_size=16, mp4=False)
+        lapse.capture(0, torch.rand(1, 3, 16, 16))
+        old = {p.name: p.read_bytes() for p in disk.iterdir() if p.is_file()}
+        _fill(disk)
+        writes = {
+            "checkpoint.pt": lambda: save_checkpoint(disk / "checkpoint.pt", param, PIXEL, step=2),
+            "final.png": lambda: save_image(torch.rand(1, 3, 16, 16), disk / "final.png"),
+            "frames": lambda: lapse.capture(1, torch.rand(1, 3, 16, 16)),
+            "timelapse.gif": lambda: lapse.write(keep_frames=True),
+            "run.json": lambda: _write_text(disk / "run.json"),
+        }
+        for name, write in writes.items():
+            with pytest.raises(WriteError, match=r"^cannot write .*: the disk is full \(") as info:
+                write()
+            assert "\n" not in str(info.value), name
+        assert {p.name: p.read_bytes() for p in disk.iterdir() if p.is_file() and p.name != "filler"} == old
+        assert load_checkpoint(disk)["step"] == 1
+        assert _temporary(disk) == []
+        assert [p.name for p in (disk / "frames").iterdir()] == ["000000.png"]
+
+
+def _write_text(path: Path) -> None:
+    from paramart.io.images import atomic_write
+
+    atomic_write(path, lambda tmp: Path(tmp).write_text("{}" * 5000))
+
+
+def test_a_run_that_fills_the_disk_is_one_line_and_keeps_its_last_checkpoint(tmp_path):
+    """Through the CLI: frames, checkpoints and the log fill a 160 KiB disk part way through."""
+    with tmpfs(tmp_path / "disk", "160k") as disk:
+        run_dir = disk / "run"
+        res = paramart_cli("size=32", "steps=400", "optim=adam", "progress=false", "log_every=1",
+                           "checkpoint_every=1", "timelapse.every=1", "timelapse.keep_frames=true",
+                           f"hydra.run.dir={run_dir}", cwd=tmp_path)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr
+        assert lines[-1].startswith("paramart: error: cannot write ") and "the disk is full" in lines[-1]
+        ckpt = load_checkpoint(run_dir)
+        assert ckpt["step"] >= 1
+        assert f"checkpoint of step {ckpt['step']} in {run_dir}" in lines[-1]
+        with Image.open(run_dir / "final.png") as im:
+            im.verify()
+        assert _temporary(run_dir) == []
+        # and it resumes elsewhere from that step
+        again = tmp_path / "again"
+        cfg = paramart.compose(["size=32", f"steps={ckpt['step'] + 1}", "optim=adam", "progress=false",
+                                "timelapse.enabled=false", f"resume={run_dir}"])
+        assert paramart.run(cfg, again).history.last.step == ckpt["step"] + 1
