@@ -4,7 +4,8 @@ Checkpoints, run folders (``.hydra/overrides.yaml``, ``run.json``) and gallery i
 from other people. Nothing in them is ever passed to Hydra's ``instantiate``: classes are
 picked from allow-lists (the registered parameterizations, the known optimisers) and
 their arguments must be plain values, checked here. A plain value is a bool, a number, a
-string without ``${`` (no interpolation, so no resolver runs) or None, or a list of them.
+string without ``${`` (no interpolation, so no resolver runs) or None, a list of them, or
+one level of settings made of them (no ``_target_`` there either).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ HYDRA_KEYS = frozenset({"_target_", "_partial_", "_args_", "_recursive_", "_conv
 
 
 def is_plain(value: Any, depth: int = 0) -> bool:
-    """A scalar or a (short, flat) list of scalars, with no interpolation in any string."""
+    """A scalar or a (short, flat) list of scalars, with no interpolation in any string, or
+    a small mapping of such values (a settings group such as ``param.prefit``) whose keys
+    are plain names, none of Hydra's ``_target_`` family."""
     if value is None or isinstance(value, bool | int):
         return True
     if isinstance(value, float):
@@ -29,6 +32,9 @@ def is_plain(value: Any, depth: int = 0) -> bool:
         return "${" not in value
     if isinstance(value, list | tuple) and depth == 0:
         return len(value) <= 10_000 and all(is_plain(v, 1) for v in value)
+    if isinstance(value, Mapping) and depth == 0:
+        return len(value) <= 100 and all(isinstance(k, str) and k not in HYDRA_KEYS and is_plain(v, 1)
+                                         for k, v in value.items())
     return False
 
 

@@ -129,6 +129,20 @@ def set_rng_state(state: dict[str, Any]) -> None:
 MAX_CANVAS_PIXELS = 2**28
 
 
+def _expected_state(cls: type, size: tuple[int, int], kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The learned tensors' shapes and types, built on the meta device (nothing allocated),
+    starting without an image: ``init=noise`` for grids, ``init=none`` for coordinate networks."""
+    starts = ("noise", "none") if "init" in kwargs else (None,)
+    for i, start in enumerate(starts):
+        try:
+            with torch.device("meta"):
+                return cls(size, init_image=None, **({**kwargs, "init": start} if start else kwargs)).state_dict()
+        except ParamartError:
+            if i == len(starts) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def check_checkpoint(ckpt: dict[str, Any], path: str | Path, for_resume: bool = False) -> None:
     """Refuse, in one line naming what is wrong, a checkpoint that does not fit its own
     parameterization: step below 0, an absurd canvas, a class or setting not allowed
@@ -144,11 +158,8 @@ def check_checkpoint(ckpt: dict[str, Any], path: str | Path, for_resume: bool = 
         raise ParamartError(f"{where} is damaged: its canvas size {size!r} is not two whole numbers of pixels "
                             f"(at most {MAX_CANVAS_PIXELS} in all)")
     cls, kwargs = check_param_config(ckpt["param_config"], where=f"{where}: param_config")
-    if "init" in kwargs:
-        kwargs["init"] = "noise"  # the same tensors whatever the start; no image needed
     try:
-        with torch.device("meta"):  # shapes only: nothing is allocated, whatever the size
-            expected = cls(tuple(size), init_image=None, **kwargs).state_dict()
+        expected = _expected_state(cls, tuple(size), kwargs)
     except ParamartError as exc:
         raise ParamartError(f"{where}: {exc}") from None
     except Exception as exc:
