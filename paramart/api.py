@@ -40,6 +40,7 @@ from paramart.params.base import Parameterization
 from paramart.runner.loop import History, Progress, make_optimizer, optimize
 from paramart.runner.stages import stages
 from paramart.runner.state import RunState, explain_out_of_memory, load_resume
+from paramart.tiling import setup as tiling
 
 ImageInput = str | Image.Image
 
@@ -145,10 +146,14 @@ def _build_stage(cfg: DictConfig, vgg: VGG19, content_img: Image.Image | None, s
     masks = None
     if cfg.style_masks is not None:
         masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather)]
-    objective = build_objective(cfg, vgg, color.content(content_t), style_ts, masks)
+    tiles = tiling.decide(cfg, size, device, vgg.precision, needed_layers(cfg))  # print sizes: paramart.tiling
+    with tiling.targets_in_tiles(vgg, tiles):
+        objective = build_objective(cfg, vgg, color.content(content_t), style_ts, masks)
     before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
     if before_vgg:
         objective.transform = torch.nn.Sequential(*before_vgg)
+    tiling.attach(objective, tiles, size)
+    objective.tile_plan = tiles
     return _Stage(size, content_t, objective)
 
 
@@ -178,6 +183,7 @@ def run(
     """
     t_start = time.perf_counter()
     check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
+    tiling.check(cfg)
     if cfg.max_seconds is not None and cfg.max_seconds <= 0:
         raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
     # Inputs first: bad paths fail before any model is loaded.
@@ -234,7 +240,7 @@ def run(
             param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(device)
         else:
             _rescale(param, stage.size)
-        optimizer = make_optimizer(instantiate(cfg.optim), param)
+        optimizer = make_optimizer(tiling.fit_optimizer(instantiate(cfg.optim), stage.objective.tile_plan), param)
         if state is None:
             columns = ["step", "total", *dict.fromkeys(["content", "style", "tv", *stage.objective.groups]),
                        "seconds"]

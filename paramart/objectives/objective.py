@@ -141,6 +141,9 @@ def targets(vgg: VGG19, image: torch.Tensor, layers: Sequence[str], reduce=None)
     matrices), computed once under ``torch.inference_mode`` (no autograd bookkeeping, no
     version counters) with the network's precision settings, then cloned into ordinary
     tensors so that the losses may save them for backward."""
+    tiled = getattr(vgg, "tiled_targets", None)  # print-size canvases: see paramart.tiling.setup
+    if tiled is not None:
+        return tiled(image, layers, reduce)
     with torch.inference_mode():
         feats = vgg(image, layers)
         out = {k: v if reduce is None else reduce(v) for k, v in feats.items()}

@@ -80,7 +80,9 @@ def optimize(
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        terms = objective(param())
+        tiling = getattr(objective, "tiling", None)
+        # tiled (paramart.tiling): both passes run here and leave the gradient in param
+        terms = objective(param()) if tiling is None else tiling.backward(param)
         total = sum(terms.values())
         # one device-to-host copy per evaluation for the finiteness check and the log
         values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
@@ -88,7 +90,8 @@ def optimize(
             raise NonFiniteLoss(
                 f"the loss became {values[0]} at step {step + 1}; lower the learning rate or the loss weights"
             )
-        total.backward()
+        if tiling is None:
+            total.backward()
         history.evaluations += 1
         last.clear()
         last.update(zip(terms, values[1:]))
