@@ -36,7 +36,7 @@ class TiledTargets:
                             h, w = window.layer_size(layer)
                             out[layer] = core.new_zeros((*core.shape[:-2], h, w))
                         window.region(out[layer], layer).copy_(core)
-                    else:
+                    elif core.shape[-1] * core.shape[-2] > 0:  # a last row/column may hold no position
                         h, w = window.layer_size(layer)
                         part = reduce(core) * (core.shape[-2] * core.shape[-1] / (h * w))
                         out[layer] = part if layer not in out else out[layer] + part
