@@ -7,8 +7,8 @@ buffers: the rendered image and its gradient, the parameters, their gradient, an
 optimiser's state (Adam: 2 copies; L-BFGS: 2 per history pair plus about 4).
 
 (a) is counted layer by layer: every layer's output up to the deepest one in use is
-saved for backward (channels / stride^2 values per canvas pixel: 738 per pixel up to
-conv5_1), times the element size (2 bytes under bf16 autocast, 4 in float32), times
+saved for backward (channels / stride^2 values per canvas pixel: 608 up to conv5_1),
+times the element size (2 bytes under bf16 autocast, 4 in float32), times
 :data:`OVERHEAD` for what backward holds besides (gradients of the two largest layers,
 max-pooling indices). Measured on the CPU (docs/benchmarks.md): 1.8-2 GiB per megapixel
 at bf16 up to conv5_1, which this reproduces.
@@ -25,7 +25,7 @@ from paramart.model.vgg import _CHANNELS, LAYER_NAMES
 from paramart.tiling.layout import alignment, halo
 
 #: backward's working memory beyond the saved activations (fitted to measured peaks)
-OVERHEAD = 1.35
+OVERHEAD = 1.6
 #: float32 canvas-sized buffers besides the optimiser's: image, its gradient, parameters,
 #: their gradient, the render's graph (sigmoid output), the tiled image gradient
 CANVAS_COPIES = 6
@@ -155,9 +155,7 @@ def plan(size: tuple[int, int], deepest: str | None, precision: str, optim_cfg, 
             return None, None
         reserve = CANVAS_COPIES + min(full - CANVAS_COPIES, optimizer_copies({**_plain(optim_cfg),
                                                                             "history_size": MIN_PAIRS}))
-        tile = auto_tile(size, deepest, precision, reserve, budget)
-        if tile is None:
-            return None, None
+        tile = auto_tile(size, deepest, precision, reserve, budget)  # None: fits untiled with fewer pairs
     history = None
     if str(optim_cfg.get("_target_", "")).endswith("LBFGS"):
         configured = int(optim_cfg.get("history_size", 100))

@@ -92,15 +92,19 @@ class Tile:
         return self.in_bottom - self.in_top, self.in_right - self.in_left
 
 
-def _cuts(length: int, core: int) -> list[tuple[int, int]]:
-    """[start, end) cores covering ``length``; the last one may be shorter."""
-    return [(s, min(length, s + core)) for s in range(0, length, core)]
+def _cuts(length: int, core: int, j: int) -> list[tuple[int, int]]:
+    """[start, end) cores covering ``length``: as few as cores of at most ``core`` px allow,
+    of equal size rounded up to the stride ``j`` (so no thin sliver carries a whole halo);
+    the last one may be shorter."""
+    n = math.ceil(length / core)
+    step = min(core, math.ceil(length / n / j) * j)
+    return [(s, min(length, s + step)) for s in range(0, length, step)]
 
 
 def layout(size: tuple[int, int], tile: int, deepest: str | None) -> list[Tile]:
-    """Tiles of ``tile`` px cores (rounded down to the deepest layer's stride, at least one
-    stride) covering a ``size`` (height, width) canvas, row by row. A core that does not
-    divide the canvas leaves a narrower last row/column."""
+    """Tiles with cores of at most ``tile`` px (rounded down to the deepest layer's stride,
+    at least one stride) covering a ``size`` (height, width) canvas, row by row, as evenly
+    as the stride allows; a last row or column may be narrower."""
     j = alignment(deepest)
     if tile < 1:
         raise ParamartError(f"model.tile={tile} must be a positive number of px, auto or null")
@@ -108,8 +112,8 @@ def layout(size: tuple[int, int], tile: int, deepest: str | None) -> list[Tile]:
     pad = halo(deepest)
     h, w = size
     tiles = []
-    for top, bottom in _cuts(h, core):
-        for left, right in _cuts(w, core):
+    for top, bottom in _cuts(h, core, j):
+        for left, right in _cuts(w, core, j):
             tiles.append(Tile(top, bottom, left, right, max(0, top - pad), min(h, bottom + pad),
                               max(0, left - pad), min(w, right + pad), (h, w)))
     return tiles

@@ -64,6 +64,8 @@ def attach(objective, plan: TilePlan, size: tuple[int, int]) -> None:
     be tiled is refused; with auto it runs untiled and says so."""
     objective.tiling = None
     if plan.tile is None:
+        if plan.history is not None:
+            log.info("L-BFGS history at most %d, to fit model.memory_budget", plan.history)
         return
     why = refusal(objective)
     if why is not None:
@@ -79,8 +81,8 @@ def attach(objective, plan: TilePlan, size: tuple[int, int]) -> None:
 
 
 def fit_optimizer(factory, plan: TilePlan):
-    """The optimiser factory with its L-BFGS history cut to the plan's, when tiled."""
-    if plan.tile is None or plan.history is None or not isinstance(factory, functools.partial):
+    """The optimiser factory with its L-BFGS history cut to the plan's (what fits the budget)."""
+    if plan.history is None or not isinstance(factory, functools.partial):
         return factory
     if factory.keywords.get("history_size", plan.history) <= plan.history:
         return factory
