@@ -38,8 +38,9 @@ OPTIMS = ["adam", "lbfgs"]
 def worker(spec: dict) -> dict:
     import torch
 
-    from paramart.api import compose, resolve_device, run
+    from paramart.api import compose, run
     from paramart.model.vgg import resolve_precision
+    from paramart.runner.plan import resolve_device
 
     overrides = [f"param={spec['param']}", f"optim={spec['optim']}", f"size={spec['size']}",
                  f"steps={spec['steps']}", f"device={spec['device']}", f"content={spec['content']}",

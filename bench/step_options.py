@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paramart.model.vgg import VGG19  # noqa: E402
-from paramart.objectives.losses import gram_matrix  # noqa: E402
+from paramart.objectives.terms.gram import gram_matrix  # noqa: E402
 
 LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
 

@@ -7,7 +7,8 @@ VGG-19 content and Gram-matrix style losses, and gradients flow back into the pa
 from paramart.api import Result, compose, run, stylize
 from paramart.errors import ParamartError
 from paramart.io.images import load_image, save_image, to_pil, to_tensor
-from paramart.model.vgg import LAYER_NAMES, VGG19
+from paramart.model.layers import LAYER_NAMES
+from paramart.model.vgg import VGG19
 from paramart.objectives.objective import Objective, style_transfer
 from paramart.params import Parameterization
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint

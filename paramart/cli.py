@@ -74,7 +74,7 @@ def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
 def _paramart(cfg: DictConfig) -> None:
     from paramart.api import run
-    from paramart.runner.state import Interrupted, stop_on_signals
+    from paramart.runner.signals import Interrupted, stop_on_signals
 
     hydra_cfg = HydraConfig.get()
     out_dir = hydra_cfg.runtime.output_dir

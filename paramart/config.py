@@ -40,25 +40,6 @@ class ModelConfig:
 
 
 @dataclass
-class ObjectiveConfig:
-    content_weight: float = MISSING
-    style_weight: float = MISSING
-    tv_weight: float = MISSING
-    content_layers: list[str] = MISSING
-    style_layers: list[str] = MISSING
-    #: per-layer weights, same length as the layers; null means equal weights summing to 1
-    content_layer_weights: list[float] | None = None
-    style_layer_weights: list[float] | None = None
-    #: style image size relative to the canvas (larger = larger brush strokes)
-    style_scale: float = MISSING
-    #: feature visualisation ("dream"): weight of minus the mean activation (0 = off)
-    dream_weight: float = MISSING
-    dream_layer: str = MISSING
-    #: channels of dream_layer to raise; null = the whole layer
-    dream_channels: list[int] | None = None
-
-
-@dataclass
 class OptimConfig:
     _target_: str = MISSING
     _partial_: bool = True
@@ -146,7 +127,8 @@ class Config:
     param: Any = MISSING
     model: ModelConfig = MISSING
     optim: Any = MISSING
-    objective: ObjectiveConfig = MISSING
+    #: named loss terms (conf/term/, typed by their schemas) and style_scale
+    objective: Any = MISSING
     schedule: ScheduleConfig = MISSING
     transforms: TransformsConfig = MISSING
     timelapse: TimelapseConfig = MISSING
@@ -172,12 +154,12 @@ class GalleryConfig:
 
 
 def register_configs() -> None:
+    import paramart.objectives.terms  # noqa: F401  (each term registers its schema)
     import paramart.params  # noqa: F401  (each parameterization registers its schema)
 
     cs = ConfigStore.instance()
     cs.store(name="paramart_schema", node=Config)
     cs.store(name="gallery_schema", node=GalleryConfig)
     cs.store(group="model", name="model_schema", node=ModelConfig)
-    cs.store(group="objective", name="objective_schema", node=ObjectiveConfig)
     cs.store(group="optim", name="adam_schema", node=AdamConfig)
     cs.store(group="optim", name="lbfgs_schema", node=LBFGSConfig)

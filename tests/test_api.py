@@ -17,8 +17,8 @@ def test_stylize_from_python_with_pil_images(tmp_path):
 def test_compose_gives_the_cli_defaults():
     cfg = paramart.compose(["param=pixel", "size=64"])
     assert cfg.size == 64
-    assert list(cfg.objective.style_layers) == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
-    assert list(cfg.objective.content_layers) == ["conv4_2"]
+    assert list(cfg.objective.style.layers) == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert list(cfg.objective.content.layers) == ["conv4_2"]
     assert cfg.model.weights == "caffe"
 
 

@@ -83,7 +83,7 @@ def test_every_parameterization_runs_with_and_without_content(tmp_path):
     for job in sweep.iterdir():
         if job.is_dir() and (job / ".hydra").is_dir():
             cfg = OmegaConf.load(job / ".hydra/config.yaml")
-            runs[(cfg.param._target_.rsplit(".", 2)[1], cfg.objective.content_weight > 0)] = job
+            runs[(cfg.param._target_.rsplit(".", 2)[1], cfg.objective.content.weight > 0)] = job
     assert sorted(runs) == sorted((p, c) for p in params for c in (True, False))
     for (param, with_content), job in runs.items():
         with Image.open(job / "final.png") as im:

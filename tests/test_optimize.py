@@ -1,6 +1,7 @@
 import torch
 
-from paramart.objectives.objective import blend_weights, style_transfer
+from paramart.objectives.objective import style_transfer
+from paramart.objectives.terms.gram import blend_weights
 from paramart.params.pixel import Pixel
 from paramart.runner.loop import optimize
 from tests.conftest import sample_tensor

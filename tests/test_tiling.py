@@ -3,19 +3,22 @@
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 from PIL import Image
 
+from paramart.api import compose
 from paramart.errors import ParamartError
 from paramart.model.vgg import VGG19
 from paramart.objectives.masks import style_masks
-from paramart.objectives.objective import Objective, style_transfer
+from paramart.objectives.objective import Objective
+from paramart.objectives.term import Inputs
 from paramart.params.cppn import CPPN
 from paramart.params.pixel import Pixel
 from paramart.tiling import budget as B
 from paramart.tiling.evaluate import TiledEvaluation
 from paramart.tiling.layout import halo, layout
 from paramart.tiling.targets import TiledTargets
-from tests.conftest import paramart_cli
+from tests.conftest import REPO, paramart_cli
 
 SHALLOW = ["relu1_1", "relu2_1", "conv3_1"]  # halo 12 px: small canvases still have real tiles
 
@@ -53,30 +56,34 @@ def test_tiled_vgg_features_equal_the_whole_canvas(vgg):
     for layer in layers:
         assert tiled[layer].shape == whole[layer].shape
         assert rel(tiled[layer], whole[layer]) < 1e-5, layer
-    from paramart.objectives.losses import gram_matrix
+    from paramart.objectives.terms.gram import gram_matrix
 
     grams = TiledTargets(vgg, 32)(image, layers, gram_matrix)
     for layer in layers:
         assert rel(grams[layer], gram_matrix(whole[layer])) < 1e-5, layer
 
 
-def _objective(vgg, size, term):
+TERMS = sorted(p.stem for p in (REPO / "conf" / "term").glob("*.yaml"))  # discovered, not listed
+#: each term's layers for these tests: shallow ones, so that small canvases have real tiles
+SHALLOW_LAYERS = {"content": ["relu2_1", "conv3_1"], "dream": ["relu2_1"]}
+CASES = [(t, None) for t in TERMS] + [("gram", "blend"), ("gram", "masks")]
+
+
+def _objective(vgg, size, name, variant=None):
     g = torch.Generator().manual_seed(2)
     content = torch.rand(1, 3, *size, generator=g)
     styles = [torch.rand(1, 3, 40, 48, generator=g), torch.rand(1, 3, 48, 40, generator=g)]
-    kw = dict(content_weight=0.0, style_weight=0.0, tv_weight=0.0, content_layers=["conv3_1"],
-              style_layers=SHALLOW)
-    if term == "content":
-        kw["content_weight"] = 1.0
-    elif term == "style":
-        kw.update(style_weight=10.0, style_blend=[0.7, 0.3])
-    elif term == "guided":
-        kw.update(style_weight=10.0, style_masks=style_masks(["left", "radial"], size, 0.2))
-    elif term == "tv":
-        kw["tv_weight"] = 5.0
-    elif term == "dream":
-        kw.update(dream_weight=1.0, dream_layer="relu2_1", dream_channels=[3, 7])
-    return style_transfer(vgg, content, styles if term in ("style", "guided") else [], **kw)
+    layers = SHALLOW_LAYERS.get(name, SHALLOW)
+    over = [f"+term@objective.probe={name}", "objective.probe.weight=3"]
+    if name != "tv":
+        over.append(f"objective.probe.layers=[{','.join(layers)}]")
+    if name == "dream":
+        over.append("objective.probe.channels=[3,7]")
+    term = instantiate(compose(over).objective.probe)
+    blend = [0.7, 0.3] if variant == "blend" else None
+    masks = style_masks(["left", "radial"], size, 0.2) if variant == "masks" else None
+    term.build(Inputs(vgg, size, content, styles if variant else styles[:1], blend, masks))
+    return Objective(vgg, {"probe": term})
 
 
 def _untiled(objective, param):
@@ -93,17 +100,19 @@ def _tiled(objective, param, size, tile):
     return float(sum(terms.values())), param.logits.grad.clone()
 
 
-@pytest.mark.parametrize("term", ["content", "style", "guided", "tv", "dream"])
+@pytest.mark.parametrize("name,variant", CASES)
 @pytest.mark.parametrize("size,tile", [((48, 48), 24), ((60, 44), 16)])
-def test_tiled_loss_and_gradient_equal_untiled(vgg3, term, size, tile):
-    objective = _objective(vgg3, size, term)
+def test_tiled_loss_and_gradient_equal_untiled(vgg3, name, variant, size, tile):
+    objective = _objective(vgg3, size, name, variant)
+    assert objective.terms["probe"].decomposable
     start = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(3)) * 0.8 + 0.1
     param = Pixel(size, init_image=start)
-    if term == "dream":
-        TiledEvaluation(objective, size, tile).backward(param)  # sets the dream scale on the start canvas
+    tiled = TiledEvaluation(objective, size, tile)
+    assert len(tiled.tiles) > 1
+    if name == "dream":
+        tiled.backward(param)  # its scale is set by the first canvas it sees: the same for both
     loss0, grad0 = _untiled(objective, param)
     loss1, grad1 = _tiled(objective, param, size, tile)
-    assert len(TiledEvaluation(objective, size, tile).tiles) > 1
     assert abs(loss1 - loss0) <= 1e-3 * abs(loss0)
     assert rel(grad1, grad0) < 1e-3
 
@@ -113,7 +122,7 @@ def test_a_cppn_is_rendered_and_backpropagated_in_bands(vgg3, monkeypatch):
 
     monkeypatch.setattr(E, "BAND", 20)  # several bands on a small canvas
     size = (48, 40)
-    objective = _objective(vgg3, size, "style")
+    objective = _objective(vgg3, size, "gram")
     torch.manual_seed(0)
     param = CPPN(size, width=8, depth=3)
     torch.nn.init.normal_(param.out.weight, 0, 0.5)
@@ -127,8 +136,13 @@ def test_a_cppn_is_rendered_and_backpropagated_in_bands(vgg3, monkeypatch):
 
 
 def test_a_term_that_does_not_decompose_is_refused(vgg3):
-    objective = Objective(vgg3).add("style", torch.nn.Identity(), 1.0, "relu1_1")
-    with pytest.raises(ParamartError, match="does not decompose"):
+    objective = _objective(vgg3, (32, 32), "gram")
+
+    class Median(type(objective.terms["probe"])):
+        decomposable = False
+
+    objective.terms["probe"].__class__ = Median
+    with pytest.raises(ParamartError, match="the probe term .Median. does not decompose"):
         TiledEvaluation(objective, (32, 32), 16)
 
 
@@ -158,7 +172,7 @@ def test_cli_refuses_tiles_with_random_transforms(tmp_path):
 
 def test_a_tiled_run_resumes_to_the_same_image_as_a_straight_run(tmp_path):
     common = ["size=48", "model.tile=16", "model.precision=fp32", "timelapse.enabled=false", "progress=false",
-              "objective.tv_weight=1"]
+              "objective.tv.weight=1"]
     straight = paramart_cli(*common, "steps=4", "hydra.run.dir=straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr
     assert "tiled: 48x32 canvas in 6 tiles" in (tmp_path / "straight" / "paramart.log").read_text()

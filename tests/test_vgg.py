@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from paramart.errors import ParamartError
-from paramart.model.vgg import CONV_LAYERS, LAYER_NAMES, VGG19, deepest, load_caffe_state
+from paramart.model.layers import CONV_LAYERS, LAYER_NAMES, deepest
+from paramart.model.vgg import VGG19
+from paramart.model.weights import load_caffe_state
 
 
 def test_layer_names_follow_vgg19():

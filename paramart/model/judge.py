@@ -78,9 +78,9 @@ class GatysScore:
         style = [10.0 / g.shape[0] ** 2 * float(g.pow(2).mean()) for g in
                  (self.style_grams[layer] for layer in STYLE_LAYERS)]
         return [
-            "objective.content_weight=1", "objective.style_weight=1", "objective.tv_weight=0",
-            f"objective.content_layers=[{CONTENT_LAYER}]",
-            f"objective.content_layer_weights=[{CONTENT_WEIGHT * content_scale!r}]",
-            f"objective.style_layers=[{','.join(STYLE_LAYERS)}]",
-            f"objective.style_layer_weights=[{','.join(repr(w) for w in style)}]",
+            "objective.content.weight=1", "objective.style.weight=1", "objective.tv.weight=0",
+            f"objective.content.layers=[{CONTENT_LAYER}]",
+            f"objective.content.layer_weights=[{CONTENT_WEIGHT * content_scale!r}]",
+            f"objective.style.layers=[{','.join(STYLE_LAYERS)}]",
+            f"objective.style.layer_weights=[{','.join(repr(w) for w in style)}]",
         ]

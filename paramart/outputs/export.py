@@ -85,7 +85,7 @@ def render_array(param: Parameterization, size: tuple[int, int], tile: int = 256
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
            *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path."""
-    from paramart.api import resolve_device
+    from paramart.runner.plan import resolve_device
 
     ckpt = load_checkpoint(run)
     param = param_from_checkpoint(ckpt).to(resolve_device(device)).eval()

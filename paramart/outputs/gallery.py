@@ -85,8 +85,11 @@ def _title(p: Piece) -> str:
 
 def _settings(p: Piece) -> list[tuple[str, str]]:
     f = p.facts
-    rows = [(k, f[k]) for k in ("param", "optimizer", "size", "steps", "seed", "content_weight", "style_weight",
-                                "tv_weight") if k in f]
+    rows = [(k, f[k]) for k in ("param", "optimizer", "size", "steps", "seed") if k in f]
+    terms = f.get("terms")
+    if isinstance(terms, dict):  # the objective's terms and their weights, as run.json records them
+        rows += [(f"{name} ({t.get('kind', '?')})", f"weight {t.get('weight')}") for name, t in terms.items()
+                 if isinstance(t, dict) and t.get("weight")]
     if "seconds" in f:
         rows.append(("time", f"{f['seconds']:.1f} s on {f.get('device', '?')}"))
     if p.overrides:

@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from paramart.io.images import atomic_write
+from paramart.objectives.objective import term_configs
 from paramart.runner.loop import History
+
+if TYPE_CHECKING:
+    from paramart.runner.plan import Plan
 from paramart.outputs.plots import plot_losses
 from paramart.outputs.timelapse import Timelapse, auto_every
 
@@ -42,9 +47,19 @@ def _thumbnail(image: Image.Image, path: Path) -> None:
     atomic_write(path, lambda tmp: thumb.save(tmp, format="JPEG", quality=88))
 
 
-def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.Image | None,
-                   styles: list[Image.Image], device: torch.device, precision: str | None = None) -> None:
+def term_facts(cfg: DictConfig) -> dict[str, dict]:
+    """Each term of the objective: its kind (the config name of its class), weight and layers."""
+    facts = {}
+    for name, node in term_configs(cfg.objective).items():
+        plain = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+        kind = str(plain.pop("_target_")).rsplit(".", 2)[-2]
+        facts[name] = {"kind": kind, **plain}
+    return facts
+
+
+def finish_run_dir(out: Path, plan: Plan, history: History, precision: str | None = None) -> None:
     """Write ``losses.png``, ``inputs/`` thumbnails and ``run.json``."""
+    cfg, content, styles, device = plan.cfg, plan.content, plan.styles, plan.device
     if (out / "losses.csv").is_file():
         plot_losses(out / "losses.csv", out / "losses.png")
     inputs = out / "inputs"
@@ -56,15 +71,13 @@ def finish_run_dir(out: Path, cfg: DictConfig, history: History, content: Image.
     last = history.last
     facts = {
         "param": param_name(cfg),
-        "content": cfg.content if cfg.objective.content_weight > 0 else None,
+        "content": cfg.content if content is not None else None,
         "style": OmegaConf.to_container(cfg.style) if not isinstance(cfg.style, str | None) else cfg.style,
         "size": cfg.size,
         "steps": last.step if last else 0,
         "seed": cfg.seed,
         "optimizer": cfg.optim._target_.rsplit(".", 1)[-1],
-        "content_weight": cfg.objective.content_weight,
-        "style_weight": cfg.objective.style_weight,
-        "tv_weight": cfg.objective.tv_weight,
+        "terms": term_facts(cfg),
         "seconds": round(last.seconds, 2) if last else 0.0,
         "evaluations": history.evaluations,
         "evaluations_per_step": round(history.evaluations / history.steps, 3) if history.steps else None,

@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from paramart.io.images import atomic_write, fit_size, to_pil
+from paramart.runner.events import Observer
 
 
 def auto_every(steps: int, frames: int) -> int:
@@ -27,7 +28,7 @@ def auto_every(steps: int, frames: int) -> int:
     return max(1, math.ceil(steps / max(1, frames)))
 
 
-class Timelapse:
+class Timelapse(Observer):
     """Collects frames of a run (across scales: all frames share one frame size)."""
 
     def __init__(self, out_dir: str | Path, canvas: tuple[int, int], *, every: int, fps: float,
@@ -62,6 +63,12 @@ class Timelapse:
         if self.every_seconds is not None:
             return time.perf_counter() - self._last_time >= self.every_seconds
         return step % self.every == 0
+
+    def wants_frame(self, step: int, seconds: float) -> bool:
+        return self.due(step)
+
+    def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        self.capture(step, image, force=True)
 
     def capture(self, step: int, image: torch.Tensor, force: bool = False) -> None:
         """Save a frame if ``step`` is due (or ``force``)."""

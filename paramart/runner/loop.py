@@ -13,24 +13,11 @@ from tqdm.auto import tqdm
 from paramart.errors import ParamartError
 from paramart.objectives.objective import Objective
 from paramart.params.base import Parameterization
+from paramart.runner.events import Progress
 
 
 class NonFiniteLoss(ParamartError):
     """The loss became NaN or infinite: the run cannot go on from the current parameters."""
-
-
-@dataclass
-class Progress:
-    """One logged step: the weighted loss of each term and the seconds since the start."""
-
-    step: int
-    total: float
-    terms: dict[str, float]
-    seconds: float
-
-    def row(self, groups: list[str]) -> dict[str, float]:
-        return {"step": self.step, "total": self.total, **{g: self.terms.get(g, 0.0) for g in groups},
-                "seconds": self.seconds}
 
 
 @dataclass
@@ -54,6 +41,37 @@ def make_optimizer(factory: Callable, param: Parameterization) -> torch.optim.Op
     return factory(params)
 
 
+class Evaluation:
+    """One evaluation of the objective, the optimizer's closure: render, score, check that
+    the loss is finite, backward. L-BFGS calls it several times a step (line search).
+    ``last`` holds the latest losses (``total`` and each term), copied to the host once."""
+
+    def __init__(self, param: Parameterization, objective: Objective, optimizer: torch.optim.Optimizer):
+        self.param, self.objective, self.optimizer = param, objective, optimizer
+        self.count = 0
+        self.step = 0  #: the step being taken (for messages)
+        self.last: dict[str, float] = {}
+
+    def losses(self) -> dict[str, torch.Tensor]:
+        """The weighted terms; the one place a variant (tiles, zoom crops) changes what is scored."""
+        return self.objective(self.param())
+
+    def __call__(self) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        terms = self.losses()
+        total = sum(terms.values())
+        # one device-to-host copy per evaluation for the finiteness check and the log
+        values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
+        if not math.isfinite(values[0]):
+            raise NonFiniteLoss(
+                f"the loss became {values[0]} at step {self.step}; lower the learning rate or the loss weights"
+            )
+        total.backward()
+        self.count += 1
+        self.last = {"total": values[0], **dict(zip(terms, values[1:]))}
+        return total
+
+
 def optimize(
     param: Parameterization,
     objective: Objective,
@@ -66,52 +84,35 @@ def optimize(
     on_log: Callable[[Progress], None] | None = None,
     on_step: Callable[[int], None] | None = None,
     deadline: float | None = None,
+    seconds_offset: float = 0.0,
+    evaluation: Evaluation | None = None,
 ) -> History:
     """Run ``steps`` optimizer steps (one L-BFGS iteration counts as one step).
 
     Every ``log_every`` steps, and at the last step, the current losses are recorded and
     passed to ``on_log``. ``on_step(step)`` runs after every step (snapshots, time-lapse).
     With ``deadline`` (a ``time.perf_counter()`` value) the loop also ends after the first
-    step that finishes past it.
+    step that finishes past it. Logged ``seconds`` are ``seconds_offset`` plus the time
+    since this call began (the session passes the run's time so far). ``evaluation`` is
+    the closure (default: :class:`Evaluation` of ``objective`` on ``param()``).
     """
     history = History()
-    last: dict[str, float] = {}
+    evaluate = evaluation or Evaluation(param, objective, optimizer)
     t0 = time.perf_counter()
-
-    def closure():
-        optimizer.zero_grad(set_to_none=True)
-        tiling = getattr(objective, "tiling", None)
-        # tiled (paramart.tiling): both passes run here and leave the gradient in param
-        terms = objective(param()) if tiling is None else tiling.backward(param)
-        total = sum(terms.values())
-        # one device-to-host copy per evaluation for the finiteness check and the log
-        values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
-        if not math.isfinite(values[0]):
-            raise NonFiniteLoss(
-                f"the loss became {values[0]} at step {step + 1}; lower the learning rate or the loss weights"
-            )
-        if tiling is None:
-            total.backward()
-        history.evaluations += 1
-        last.clear()
-        last.update(zip(terms, values[1:]))
-        last["total"] = values[0]
-        return total
-
     bar = tqdm(total=start_step + steps, initial=start_step, disable=not progress, unit="step",
                dynamic_ncols=True, leave=True)
     try:
-        for step in range(start_step, start_step + steps):
-            optimizer.step(closure)
+        for done in range(start_step + 1, start_step + steps + 1):
+            evaluate.step = done
+            optimizer.step(evaluate)
             bar.update(1)
-            done = step + 1
             history.steps += 1
             out_of_time = deadline is not None and time.perf_counter() >= deadline
             if done % max(1, log_every) == 0 or done == start_step + steps or out_of_time:
-                terms = {k: v for k, v in last.items() if k != "total"}
-                entry = Progress(done, last["total"], terms, time.perf_counter() - t0)
+                last = dict(evaluate.last)
+                entry = Progress(done, last.pop("total"), last, seconds_offset + time.perf_counter() - t0)
                 history.rows.append(entry)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in evaluate.last.items()}, refresh=False)
                 if on_log is not None:
                     on_log(entry)
             if on_step is not None:
@@ -120,4 +121,5 @@ def optimize(
                 break
     finally:
         bar.close()
+        history.evaluations += evaluate.count
     return history

@@ -16,8 +16,23 @@ Adam's moments or L-BFGS's curvature pairs from the coarse scale no longer descr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
 
 from paramart.errors import ParamartError
+from paramart.io.images import to_tensor
+from paramart.model.vgg import VGG19
+from paramart.objectives.color import ColorPreservation
+from paramart.objectives.masks import style_masks
+from paramart.objectives.objective import Objective, build_objective, needed_layers
+from paramart.objectives.term import Inputs
+from paramart.objectives.transforms import RandomWarp
+from paramart.tiling import setup as tiling
+
+if TYPE_CHECKING:
+    from paramart.runner.plan import Plan
 
 
 def stages(size: int, steps: int, scales: Sequence[float] | None, shares: Sequence[float] | None,
@@ -49,3 +64,37 @@ def stages(size: int, steps: int, scales: Sequence[float] | None, shares: Sequen
     for i in sorted(range(len(exact)), key=lambda i: exact[i] - counts[i], reverse=True)[: steps - sum(counts)]:
         counts[i] += 1
     return [(min(size, max(min_longest, round(size * s))), n) for s, n in zip(scales, counts)]
+
+
+@dataclass
+class Stage:
+    """Targets and objective at one canvas size (one scale of a schedule)."""
+
+    size: tuple[int, int]
+    content: torch.Tensor | None  #: the content photo at this size, in colour (for init and colour)
+    objective: Objective
+    steps: int  #: the steps planned for this stage
+
+
+def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPreservation,
+                warp: RandomWarp) -> Stage:
+    """The stage at canvas side ``longest``: inputs resized, targets computed once."""
+    from paramart.runner.plan import canvas_size, fit
+
+    cfg, device = plan.cfg, plan.device
+    size = canvas_size(plan.content, longest)
+    style_longest = max(16, round(longest * cfg.objective.style_scale))
+    content = to_tensor(plan.content, size).to(device) if plan.content is not None else None
+    styles = [to_tensor(s, fit(s, style_longest, "style image")).to(device) for s in plan.styles]
+    styles = [color.style(s, content) for s in styles]
+    masks = None
+    if cfg.style_masks is not None:
+        masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather)]
+    inputs = Inputs(vgg, size, color.content(content), styles, cfg.style_blend, masks)
+    before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
+    transform = torch.nn.Sequential(*before_vgg) if before_vgg else None
+    tiles = tiling.decide(cfg, size, device, vgg.precision, needed_layers(cfg.objective))  # print sizes
+    with tiling.targets_in_tiles(vgg, tiles):
+        objective = build_objective(cfg.objective, inputs, transform)
+    tiling.attach(objective, tiles, size)
+    return Stage(size, content, objective, steps)

@@ -1,26 +1,22 @@
-"""What makes a long run safe to leave alone: saving, resuming, stopping.
+"""A run's saved state: what makes a long run safe to leave alone.
 
-:class:`RunState` sits beside the optimisation loop. It writes ``losses.csv`` row by
-row, keeps a copy of the last good parameters (a NaN inside an L-BFGS line search leaves
+:class:`RunState` sits beside the optimisation loop. It logs ``losses.csv`` row by row
+(:mod:`paramart.runner.losslog`), keeps a copy of the last good parameters (a NaN inside an L-BFGS line search leaves
 the parameters at a trial point), saves ``final.png`` and ``checkpoint.pt`` together
 every ``checkpoint_every`` steps, at the end, and when the run stops early (Ctrl-C,
 SIGTERM, a NaN loss, out of memory), and restores all of it for ``resume=RUN_DIR``.
 
-:func:`stop_on_signals` turns SIGINT and SIGTERM into "stop after this step and save";
-the CLI wraps each run in it.
+Signals are :mod:`paramart.runner.signals`; running out of memory
+:mod:`paramart.runner.memory`.
 """
 
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import logging
-import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,118 +26,18 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from paramart.errors import ParamartError
-from paramart.io.images import atomic_write, save_image, write_error
+from paramart.io.images import save_image, write_error
 from paramart.params.base import Parameterization
 from paramart.runner.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from paramart.runner.loop import NonFiniteLoss, Progress
+from paramart.runner.events import Progress
+from paramart.runner.loop import NonFiniteLoss
+from paramart.runner.losslog import LOSSES, LossLog
+from paramart.runner.memory import is_out_of_memory, out_of_memory_message
+from paramart.runner.signals import CHECKPOINT, IMAGE, Interrupted, stop_requested
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"
-IMAGE = "final.png"
-LOSSES = "losses.csv"
-
-
-# --------------------------------------------------------------------------- signals
-
-class Interrupted(KeyboardInterrupt):
-    """The run stopped on a signal; ``saved`` says whether its state was written to ``out_dir``."""
-
-    def __init__(self, signal_name: str, step: int, out_dir: Path | None, saved: bool):
-        super().__init__(signal_name)
-        self.signal_name, self.step, self.out_dir, self.saved = signal_name, step, out_dir, saved
-
-    @property
-    def exit_code(self) -> int:
-        # The shell's convention for "killed by signal N": 128 + N (130 for Ctrl-C).
-        return 128 + getattr(signal, self.signal_name, signal.SIGINT)
-
-    def message(self) -> str:
-        where = f"at step {self.step}"
-        if self.saved and self.out_dir is not None:
-            return (f"{self.signal_name} {where}: saved {IMAGE} and {CHECKPOINT} in {self.out_dir}; "
-                    f"continue with: paramart resume={self.out_dir}")
-        return f"{self.signal_name} {where}: nothing was saved"
-
-
-_stop = {"signal": None}
-
-
-def stop_requested() -> str | None:
-    """The name of the signal that asked the current run to stop, or None."""
-    return _stop["signal"]
-
-
-# SIGUSR1/SIGUSR2: what SLURM sends before a job's time limit or on preemption
-# (submitit's default is SIGUSR2, `--signal=USR1@120` a common sbatch choice).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
-
-
-@contextmanager
-def stop_on_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> Iterator[None]:
-    """Within this block, the first SIGINT/SIGTERM/SIGUSR1/SIGUSR2 asks the run to stop after the current
-    step and save (so the checkpoint resumes exactly); a second one stops at once, saving
-    the last finished step. The previous handlers come back afterwards.
-
-    Signal handlers can only be set in the main thread; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        name = signal.Signals(signum).name
-        if _stop["signal"] is None:
-            _stop["signal"] = name
-            # os.write, not print: a handler can fire inside a print (tqdm's), and a
-            # buffered stream refuses to be re-entered.
-            os.write(2, f"\nparamart: {name}: saving after this step (send it again to stop at once)\n".encode())
-        else:
-            raise KeyboardInterrupt(name)
-
-    previous = {s: signal.signal(s, handler) for s in signals}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-        _stop["signal"] = None
-
-
-# --------------------------------------------------------------------------- out of memory
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError | torch.cuda.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and any(
-        s in text for s in ("out of memory", "can't allocate memory", "not enough memory", "alloc_failed"))
-
-
-def out_of_memory_message(cfg: DictConfig, exc: BaseException, saved: str = "") -> str:
-    gpu = isinstance(exc, torch.cuda.OutOfMemoryError) or "cuda" in str(exc).lower()
-    style_scale = float(cfg.objective.get("style_scale", 1.0))
-    style = f" with style images at {round(cfg.size * style_scale)} px" if style_scale != 1.0 else ""
-    return (f"out of {'GPU' if gpu else 'CPU'} memory at size={cfg.size}{style}; try a smaller size= "
-            f"(e.g. size={max(16, cfg.size * 3 // 4)}) or the multi-scale schedule, which does most steps "
-            f"at a smaller size{saved}")
-
-
-def explain_out_of_memory(run: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate ``run(cfg, ...)`` so an out-of-memory error anywhere becomes a one-line message."""
-
-    @functools.wraps(run)
-    def wrapper(cfg: DictConfig, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return run(cfg, *args, **kwargs)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            raise ParamartError(out_of_memory_message(cfg, exc)) from None
-
-    return wrapper
+__all__ = ["CHECKPOINT", "IMAGE", "LOSSES", "Interrupted", "Resume", "RunState", "load_resume"]
 
 
 # --------------------------------------------------------------------------- resume
@@ -220,18 +116,17 @@ def _copy_state(param: Parameterization) -> dict[str, torch.Tensor]:
 class RunState:
     """Saving and restoring one run in ``out_dir`` (nothing is written when it is None).
 
-    Used by :func:`paramart.api.run`::
-
-        state = RunState(cfg, out_dir, param, optimizer, columns)
-        start = state.begin(resume)
-        with state.guard():
-            optimize(..., start_step=start, on_log=state.on_log, on_step=state.on_step)
-        state.finish(image)
+    It writes ``losses.csv`` (:class:`~paramart.runner.losslog.LossLog`, one column per
+    term in ``names``), keeps a copy of the last good parameters, saves ``final.png`` and
+    ``checkpoint.pt`` together periodically, at the end and when the run stops early, and
+    restores a checkpoint for ``resume=``. Used by :mod:`paramart.runner.session`.
     """
 
     def __init__(self, cfg: DictConfig, out_dir: Path | None, param: Parameterization,
-                 optimizer: torch.optim.Optimizer, columns: list[str]):
-        self.cfg, self.out, self.param, self.optimizer, self.columns = cfg, out_dir, param, optimizer, columns
+                 optimizer: torch.optim.Optimizer, names: list[str]):
+        self.cfg, self.out, self.param, self.optimizer = cfg, out_dir, param, optimizer
+        self.log = LossLog(out_dir, names)
+        self.columns = self.log.columns
         self.param_config = OmegaConf.to_container(cfg.param, resolve=True)
         self.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         self.checkpoint_every = int(cfg.get("checkpoint_every", 0) or 0)
@@ -255,9 +150,7 @@ class RunState:
                 self.out.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ParamartError(write_error(self.out, exc)) from None
-            text = io.StringIO()
-            csv.writer(text, lineterminator="\n").writerows([self.columns, *rows])
-            atomic_write(self.out / LOSSES, lambda tmp: Path(tmp).write_text(text.getvalue()))
+            self.log.start(rows)
         if resume is not None:
             self._restore(resume)
         self._good = _copy_state(self.param)
@@ -298,17 +191,7 @@ class RunState:
     # -- during the loop
 
     def on_log(self, entry: Progress) -> None:
-        entry.seconds += self._seconds_before
-        if self.out is None:
-            return
-        values = entry.row(self.columns[2:-1])
-        line = ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values.values()) + "\n"
-        try:
-            # One short write per row: a crash can cut at most the last line, which resume drops.
-            with open(self.out / LOSSES, "a") as f:
-                f.write(line)
-        except OSError as exc:
-            raise ParamartError(write_error(self.out / LOSSES, exc)) from None
+        self.log.append(entry)
 
     def on_step(self, step: int) -> None:
         self.step = step

@@ -21,7 +21,7 @@ import math
 import torch
 
 from paramart.errors import ParamartError
-from paramart.model.vgg import _CHANNELS, LAYER_NAMES
+from paramart.model.layers import _CHANNELS, LAYER_NAMES
 from paramart.tiling.layout import alignment, halo
 
 #: backward's working memory beyond the saved activations (fitted to measured peaks)

@@ -26,8 +26,7 @@ import torch
 from torch import nn
 
 from paramart.errors import ParamartError
-from paramart.model.vgg import deepest as deepest_layer
-from paramart.tiling import terms as T
+from paramart.model.layers import deepest as deepest_layer
 from paramart.tiling.layout import Tile, halo, layout
 from paramart.tiling.window import Window
 
@@ -35,28 +34,24 @@ from paramart.tiling.window import Window
 BAND = 256
 
 
-def entries(objective) -> list[tuple[str, nn.Module, str | None, float]]:
-    """(group, term, layer, weight) for each term of ``objective``."""
-    return [(g, m, layer, w) for m, (g, layer, w) in zip(objective.modules_, objective._entries)]
-
-
 def refusal(objective) -> str | None:
     """Why ``objective`` cannot be tiled exactly, or None."""
-    for _, term, _, _ in entries(objective):
-        if not T.decomposable(term):
-            return f"the {type(term).__name__} term does not decompose into sums over tiles"
+    for name, term in objective.terms.items():
+        if not getattr(term, "decomposable", False):
+            return f"the {name} term ({type(term).__name__}) does not decompose into sums over tiles"
     transform = getattr(objective, "transform", None)
-    if transform is not None and not getattr(transform, "pointwise", _pointwise(transform)):
+    if transform is not None and not _pointwise(transform):
         return ("random transforms (transforms.jitter/scale/rotate) move the whole canvas before VGG, "
                 "so tiles no longer see fixed parts of it")
     return None
 
 
 def _pointwise(transform: nn.Module) -> bool:
+    """Colour maps act pixel by pixel, so they commute with cutting tiles."""
     from paramart.objectives.color import ToLuminance
 
     parts = list(transform) if isinstance(transform, nn.Sequential) else [transform]
-    return all(isinstance(p, ToLuminance) for p in parts)
+    return all(isinstance(p, ToLuminance) or getattr(p, "pointwise", False) for p in parts)
 
 
 class TiledEvaluation:
@@ -67,48 +62,34 @@ class TiledEvaluation:
         if why is not None:
             raise ParamartError(f"model.tile cannot be used here: {why}; use model.tile=null")
         self.objective = objective
-        self.entries = entries(objective)
-        self.layers = sorted({layer for _, _, layer, _ in self.entries if layer is not None})
+        self.layers = objective.layers
         self.deepest = deepest_layer(self.layers) if self.layers else None
         self.size = tuple(size)
         self.tile = int(tile)
         self.tiles = layout(self.size, self.tile, self.deepest)
         self.halo = halo(self.deepest)
 
-    def _features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        if not self.layers:
-            return {}
-        t = self.objective.transform
-        return self.objective.vgg(t(x) if t is not None else x, self.layers)
-
-    def tile_statistics(self, x: torch.Tensor, tile: Tile) -> list[dict[str, torch.Tensor]]:
+    def tile_statistics(self, x: torch.Tensor, tile: Tile) -> dict[str, dict[str, torch.Tensor]]:
         """Each term's statistics over ``tile``'s core; ``x`` is the tile's input (core + halo)."""
-        feats = self._features(x)
         window = Window(tile)
-        return [T.statistics(term, feats, x, layer, window) for _, term, layer, _ in self.entries]
+        feats = {k: window.core(v, k) for k, v in self.objective.features(x).items()}
+        return {name: term.statistics(feats, x, window) for name, term in self.objective.terms.items()}
 
-    def statistics(self, image: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    def statistics(self, image: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
         """Pass 1: each term's statistics summed over all tiles (float64 sums)."""
-        total: list[dict[str, torch.Tensor]] | None = None
+        total: dict[str, dict[str, torch.Tensor]] = {}
         with torch.no_grad():
             for tile in self.tiles:
-                part = self.tile_statistics(image[(..., *tile.input_slice)], tile)
-                if total is None:
-                    total = [{k: v.double() for k, v in s.items()} for s in part]
-                else:
-                    for acc, s in zip(total, part):
-                        for k, v in s.items():
-                            acc[k] += v.double()
+                for name, stats in self.tile_statistics(image[(..., *tile.input_slice)], tile).items():
+                    acc = total.setdefault(name, {})
+                    for k, v in stats.items():
+                        acc[k] = acc[k] + v.double() if k in acc else v.double()
         return total
 
-    def losses(self, stats) -> tuple[dict[str, torch.Tensor], list[dict[str, torch.Tensor]]]:
-        """{group: weighted loss} from summed statistics, and those statistics as leaves."""
-        leaves = [{k: v.float().requires_grad_(True) for k, v in s.items()} for s in stats]
-        out: dict[str, torch.Tensor] = {}
-        for (group, term, _, weight), s in zip(self.entries, leaves):
-            v = weight * T.value(term, s)
-            out[group] = out[group] + v if group in out else v
-        return out, leaves
+    def losses(self, stats):
+        """{term: weighted loss} from summed statistics, and those statistics as leaves."""
+        leaves = {n: {k: v.float().requires_grad_(True) for k, v in s.items()} for n, s in stats.items()}
+        return self.objective.weighted(leaves), leaves
 
     def image_gradient(self, image: torch.Tensor):
         """Passes 1-3: the weighted losses (detached) and d(total)/d(image), or None if not finite."""
@@ -116,18 +97,20 @@ class TiledEvaluation:
         total = sum(terms.values())
         if not torch.isfinite(total):
             return {k: v.detach() for k, v in terms.items()}, None
-        wanted = [(i, k) for i, s in enumerate(leaves) for k, v in s.items()]
-        grads = torch.autograd.grad(total, [leaves[i][k] for i, k in wanted], allow_unused=True)
-        dl = [{} for _ in leaves]
-        for (i, k), g in zip(wanted, grads):
+        wanted = [(n, k) for n, s in leaves.items() for k in s]
+        grads = torch.autograd.grad(total, [leaves[n][k] for n, k in wanted], allow_unused=True)
+        dl: dict[str, dict[str, torch.Tensor]] = {n: {} for n in leaves}
+        for (n, k), g in zip(wanted, grads):
             if g is not None:
-                dl[i][k] = g
+                dl[n][k] = g
         grad = torch.zeros_like(image)
         for tile in self.tiles:
             sl = (..., *tile.input_slice)
             x = image[sl].detach().requires_grad_(True)
             surrogate = None
-            for s, d in zip(self.tile_statistics(x, tile), dl):
+            stats = self.tile_statistics(x, tile)
+            for name, d in dl.items():
+                s = stats[name]
                 for k, g in d.items():
                     if s[k].requires_grad:
                         part = (g.to(s[k].dtype) * s[k]).sum()

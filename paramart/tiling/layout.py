@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass
 
 from paramart.errors import ParamartError
-from paramart.model.vgg import LAYER_NAMES
+from paramart.model.layers import LAYER_NAMES
 
 
 def reach_and_stride(layer: str) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +31,7 @@ class TilePlan:
 
 
 def _deepest(layers) -> str | None:
-    from paramart.model.vgg import deepest
+    from paramart.model.layers import deepest
 
     return deepest(layers) if layers else None
 
@@ -63,6 +64,7 @@ def attach(objective, plan: TilePlan, size: tuple[int, int]) -> None:
     """Set ``objective.tiling`` (None: untiled). With model.tile=N an objective that cannot
     be tiled is refused; with auto it runs untiled and says so."""
     objective.tiling = None
+    objective.tile_plan = plan
     if plan.tile is None:
         if plan.history is not None:
             log.info("L-BFGS history at most %d, to fit model.memory_budget", plan.history)
@@ -100,3 +102,29 @@ def check(cfg) -> None:
             "model.tile cannot be used here: random transforms (transforms.jitter/scale/rotate) move the whole "
             "canvas before VGG, so tiles no longer see fixed parts of it; use model.tile=null"
         )
+
+
+def evaluation(param, objective, optimizer):
+    """The loop's closure for a tiled objective (None: the loop's own, untiled)."""
+    if getattr(objective, "tiling", None) is None:
+        return None
+    from paramart.runner.loop import Evaluation, NonFiniteLoss
+
+    class TiledClosure(Evaluation):
+        """Both passes run here and leave the gradient in the parameters (no graph is
+        returned: L-BFGS and Adam only read ``.grad`` and the loss)."""
+
+        def __call__(self) -> torch.Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            terms = self.objective.tiling.backward(self.param)
+            total = sum(terms.values())
+            values = torch.stack([total, *terms.values()]).tolist()
+            if not math.isfinite(values[0]):
+                raise NonFiniteLoss(
+                    f"the loss became {values[0]} at step {self.step}; lower the learning rate or the loss weights"
+                )
+            self.count += 1
+            self.last = {"total": values[0], **dict(zip(terms, values[1:]))}
+            return total
+
+    return TiledClosure(param, objective, optimizer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from paramart.model.vgg import deepest
+from paramart.model.layers import deepest
 from paramart.tiling.layout import layout
 from paramart.tiling.window import Window
 
@@ -30,14 +30,14 @@ class TiledTargets:
                 window = Window(tile)
                 feats = self.vgg(image[(..., *tile.input_slice)], layers)
                 for layer in layers:
-                    core = window.crop(feats[layer], layer)
+                    core = window.core(feats[layer], layer)
                     if reduce is None:
                         if layer not in out:
-                            h, w = window.layer_size(layer)
+                            h, w = window.layer_shape(layer)
                             out[layer] = core.new_zeros((*core.shape[:-2], h, w))
-                        window.region(out[layer], layer).copy_(core)
+                        window.crop(out[layer], layer).copy_(core)
                     elif core.shape[-1] * core.shape[-2] > 0:  # a last row/column may hold no position
-                        h, w = window.layer_size(layer)
+                        h, w = window.layer_shape(layer)
                         part = reduce(core) * (core.shape[-2] * core.shape[-1] / (h * w))
                         out[layer] = part if layer not in out else out[layer] + part
         return {k: v.clone() for k, v in out.items()}

@@ -1,0 +1,140 @@
+"""The loss-term seam: a term is one module in ``paramart/objectives/terms/`` plus one
+``conf/term/NAME.yaml``, and nothing else changes.
+
+A term declares the VGG layers it reads (none for terms on the canvas itself, such as
+total variation), builds its targets once from the run's :class:`Inputs`, and computes its
+value in two halves:
+
+* :meth:`Term.statistics` -- sums over the canvas positions it is given (a Gram matrix's
+  sum of co-activations, a squared error's sum, a count). Sums over disjoint windows add
+  up to the sum over the whole canvas, which is what lets a print-size canvas be scored
+  tile by tile with the exact loss and gradient;
+* :meth:`Term.value` -- the unweighted loss from the whole canvas's statistics.
+
+The objective (:mod:`paramart.objectives.objective`) multiplies each value by the term's
+``weight``. The term's name in the config (``objective.style``, ``objective.tv`` ...) is its
+column in ``losses.csv``, its field in the progress bar, ``run.json`` and the loss plot.
+
+Every term file registers its schema with :func:`register`, and its YAML's defaults list
+starts with ``NAME_schema``, exactly as parameterizations do. In a config::
+
+    objective:
+      style:            # conf/term/gram.yaml, placed by `- /term@style: gram`
+        _target_: paramart.objectives.terms.gram.GramStyle
+        weight: 30.0
+        layers: [conv1_1, conv2_1, conv3_1, conv4_1, conv5_1]
+
+On the command line: ``objective.style.weight=300``; another term in the same place:
+``term@objective.style=w2``; one more term: ``+term@objective.extra=w2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+from torch import nn
+
+from paramart.errors import ParamartError
+from paramart.model.vgg import VGG19
+
+Stats = dict[str, torch.Tensor]
+
+
+@dataclass
+class TermConfig:
+    """Schema shared by all terms."""
+
+    _target_: str = MISSING
+    #: the term's weight in the total (0: the term is off)
+    weight: float = MISSING
+    #: the VGG-19 layers it reads (conv1_1 ... relu5_4); empty for terms on the canvas itself
+    layers: list[str] = field(default_factory=list)
+    #: per-layer weights, same length as layers; null = equal weights summing to 1
+    layer_weights: list[float] | None = None
+
+
+def register(name: str, schema: type) -> None:
+    """Make ``schema`` available to ``conf/term/NAME.yaml`` as ``NAME_schema``."""
+    ConfigStore.instance().store(group="term", name=f"{name}_schema", node=schema)
+
+
+@dataclass
+class Inputs:
+    """What terms build their targets from, at one canvas size."""
+
+    vgg: VGG19
+    size: tuple[int, int]  #: (height, width) of the canvas
+    content: torch.Tensor | None = None  #: the content photo as VGG sees it, (1, 3, H, W)
+    styles: list[torch.Tensor] = field(default_factory=list)  #: style images, (1, 3, h, w) each
+    blend: Sequence[float] | None = None  #: style_blend as configured (None: equal)
+    masks: list[torch.Tensor] | None = None  #: one (1, 1, H, W) mask per style, or None
+
+    def features(self, image: torch.Tensor, layers: Sequence[str], reduce=None) -> dict[str, torch.Tensor]:
+        """``image``'s features at ``layers`` (or ``reduce`` of each), computed once under
+        ``torch.inference_mode`` with the network's precision settings, then cloned into
+        ordinary tensors so that the terms may save them for backward."""
+        tiled = getattr(self.vgg, "tiled_targets", None)  # print-size canvases: paramart.tiling.setup
+        if tiled is not None:
+            return tiled(image, layers, reduce)
+        with torch.inference_mode():
+            feats = self.vgg(image, list(layers))
+            out = {k: v if reduce is None else reduce(v) for k, v in feats.items()}
+        return {k: v.clone() for k, v in out.items()}
+
+
+def split_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    if weights is None:
+        return [1.0 / len(layers)] * len(layers) if layers else []
+    if len(weights) != len(layers):
+        raise ParamartError(f"layer_weights has {len(weights)} entries but layers has {len(layers)}")
+    return [float(w) for w in weights]
+
+
+def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Mean squared error divided by ``scale`` (the target's mean square): starts near 1."""
+    return torch.nn.functional.mse_loss(x, target.expand_as(x)) / scale
+
+
+class Term(nn.Module):
+    """Base class of loss terms. Subclasses set the class attributes and implement
+    :meth:`build`, :meth:`statistics` and :meth:`value`."""
+
+    #: inputs the term cannot do without: ``"content"`` and/or ``"style"``; without them it is off
+    needs: ClassVar[tuple[str, ...]] = ()
+    #: its statistics are sums over positions (the canvas can be scored in tiles)
+    decomposable: ClassVar[bool] = True
+    #: its statistics do not depend on where on the canvas features are (Gram, W2), so any
+    #: crop, at any zoom, can be scored against the same targets
+    position_free: ClassVar[bool] = False
+
+    def __init__(self, weight: float, layers: Sequence[str] = (), layer_weights: Sequence[float] | None = None):
+        super().__init__()
+        self.weight = float(weight)
+        self.layers = list(layers)
+        self.layer_weights = split_weights(self.layers, layer_weights)
+
+    def active(self, inputs: Inputs) -> bool:
+        """On when weighted and its inputs are there (a style term without style images is off)."""
+        have = {"content": inputs.content is not None, "style": bool(inputs.styles)}
+        return self.weight > 0 and all(have[n] for n in self.needs)
+
+    def build(self, inputs: Inputs) -> None:
+        """Compute the targets, once."""
+
+    def statistics(self, feats: dict[str, torch.Tensor], image: torch.Tensor, window: Any = None) -> Stats:
+        """Sums over the positions of ``window`` (the whole canvas when None) of what
+        :meth:`value` needs; ``feats`` are the canvas's features at :attr:`layers`, ``image``
+        the canvas as the terms see it (untransformed)."""
+        raise NotImplementedError
+
+    def value(self, stats: Stats) -> torch.Tensor:
+        """The unweighted loss from the whole canvas's statistics."""
+        raise NotImplementedError
+
+    def forward(self, feats: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        return self.value(self.statistics(feats, image))

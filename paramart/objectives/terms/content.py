@@ -1,0 +1,46 @@
+"""Content (Gatys et al., eq. 1): the canvas's features must equal the photo's, at the
+same positions. A relative squared error: divided by the target's mean square."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from paramart.objectives.term import Inputs, Stats, Term, TermConfig, register
+
+
+@dataclass
+class ContentConfig(TermConfig):
+    _target_: str = "paramart.objectives.terms.content.Content"
+
+
+register("content", ContentConfig)
+
+
+class Content(Term):
+    needs = ("content",)
+
+    def build(self, inputs: Inputs) -> None:
+        feats = inputs.features(inputs.content, self.layers)
+        for i, layer in enumerate(self.layers):
+            target = feats[layer].detach().float()
+            self.register_buffer(f"target{i}", target)
+            self.register_buffer(f"scale{i}", target.pow(2).mean().clamp_min(1e-8))
+
+    def target(self, i: int, window: Any = None) -> torch.Tensor:
+        target = getattr(self, f"target{i}")
+        return target if window is None else window.crop(target, self.layers[i])
+
+    def statistics(self, feats, image, window=None) -> Stats:
+        stats = {}
+        for i, layer in enumerate(self.layers):
+            diff = feats[layer].float() - self.target(i, window)
+            stats[f"{layer}.sse"] = diff.pow(2).sum()
+            stats[f"{layer}.n"] = torch.tensor(float(diff.numel()), device=diff.device)
+        return stats
+
+    def value(self, stats: Stats) -> torch.Tensor:
+        return sum(w * stats[f"{layer}.sse"] / stats[f"{layer}.n"] / getattr(self, f"scale{i}")
+                   for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)))

@@ -1,0 +1,60 @@
+"""What a run tells the world as it goes: immutable records, and the observers that get them.
+
+The run loop calls every observer's hooks in order; an observer only reads. The time-lapse
+is an observer, and so is anything else that watches a run (a live preview page, a
+notebook cell). ``seconds`` always count from the start of the first run (a resumed run's
+time included), across every stage of a multi-scale schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One logged step: the weighted loss of each term and the seconds since the run began."""
+
+    step: int
+    total: float
+    terms: Mapping[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def row(self, names: list[str]) -> dict[str, float]:
+        return {"step": self.step, "total": self.total, **{n: self.terms.get(n, 0.0) for n in names},
+                "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One scale of a run: its index and count, canvas size, first step and step budget."""
+
+    index: int
+    count: int
+    size: tuple[int, int]
+    start_step: int
+    steps: int
+    terms: tuple[str, ...]
+
+
+class Observer:
+    """Base class: every hook does nothing."""
+
+    def on_stage(self, stage: StageInfo) -> None:
+        """A stage (scale) begins."""
+
+    def on_log(self, progress: Progress) -> None:
+        """A logged step."""
+
+    def wants_frame(self, step: int, seconds: float) -> bool:
+        """Should the canvas be rendered for :meth:`on_frame` after this step?"""
+        return False
+
+    def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        """The canvas as it will be saved ((1, 3, H, W) in [0, 1], on the CPU)."""
+
+    def on_end(self, status: str) -> None:
+        """The run ended: ``done``, ``stopped`` (a signal, saved) or ``failed``."""

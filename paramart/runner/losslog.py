@@ -1,0 +1,47 @@
+"""``losses.csv``: one row per logged step, ``step,total,<term names>,seconds``. The term
+names are the objective's (its config's names), so a new term gets its column with no
+change here. Each row is one short append: a crash can cut at most the last line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from paramart.errors import ParamartError
+from paramart.io.images import atomic_write, write_error
+from paramart.runner.events import Progress
+
+LOSSES = "losses.csv"
+
+
+def columns(names: list[str]) -> list[str]:
+    return ["step", "total", *names, "seconds"]
+
+
+class LossLog:
+    """``losses.csv`` in ``out_dir`` for the terms ``names`` (nothing is written when ``out_dir`` is None)."""
+
+    def __init__(self, out_dir: Path | None, names: list[str]):
+        self.path = None if out_dir is None else Path(out_dir) / LOSSES
+        self.names = list(names)
+        self.columns = columns(self.names)
+
+    def start(self, previous_rows: list[list[str]] = ()) -> None:
+        """Write the header and the rows carried over from a resumed run."""
+        if self.path is None:
+            return
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows([self.columns, *previous_rows])
+        atomic_write(self.path, lambda tmp: Path(tmp).write_text(text.getvalue()))
+
+    def append(self, entry: Progress) -> None:
+        if self.path is None:
+            return
+        values = entry.row(self.names)
+        line = ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values.values()) + "\n"
+        try:
+            with open(self.path, "a") as f:
+                f.write(line)
+        except OSError as exc:
+            raise ParamartError(write_error(self.path, exc)) from None

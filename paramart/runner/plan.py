@@ -1,0 +1,125 @@
+"""The plan: everything a run needs, resolved and checked before any model loads.
+
+Bad input (a missing image, a size VGG-19 cannot see, a checkpoint that does not fit,
+an impossible setting) fails here, in seconds, with one line, before the network loads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from PIL import Image
+
+from paramart.errors import ParamartError
+from paramart.io.images import fit_size, load_image
+from paramart.model.layers import check_layers, deepest
+from paramart.model.vgg import check_speed_settings
+from paramart.objectives.objective import needed_layers, term_configs
+from paramart.runner.stages import stages
+from paramart.runner.state import Resume, load_resume
+from paramart.tiling import setup as tiling
+
+ImageInput = str | Image.Image
+
+
+@dataclass(frozen=True)
+class Plan:
+    cfg: DictConfig
+    content: Image.Image | None  #: None for texture synthesis
+    styles: tuple[Image.Image, ...]
+    canvas: tuple[int, int]  #: (height, width) at full size
+    schedule: tuple[tuple[int, int], ...]  #: (longest side, steps) of each stage
+    resume: Resume | None
+    device: torch.device
+    last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ParamartError(f"device={name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ParamartError(f"device={name} was asked for but no CUDA GPU is available; use device=auto or cpu")
+    return device
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str | Image.Image):
+        return [value]
+    return list(value)
+
+
+def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
+    return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
+
+
+def fit(image: Image.Image, longest: int, what: str) -> tuple[int, int]:
+    """(height, width) of ``image`` scaled to ``longest``, refused when VGG-19 could not see it."""
+    h, w = fit_size(image.width, image.height, longest)
+    if min(h, w) < 16:
+        raise ParamartError(
+            f"the {what} is {image.width}x{image.height} px: at {longest} px its short side would be "
+            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or raise size="
+        )
+    return h, w
+
+
+def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
+    """(height, width): the content image's aspect with the longest side ``size``; square without one."""
+    if size < 16:
+        raise ParamartError(f"size={size} is too small; VGG-19 needs at least 16 px")
+    if content is None:
+        return size, size
+    return fit(content, size, "content image")
+
+
+def weight(cfg: DictConfig, term: str) -> float:
+    node = term_configs(cfg.objective).get(term)
+    return 0.0 if node is None else float(node.weight)
+
+
+def make_plan(cfg: DictConfig, content: ImageInput | None = None,
+              style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
+    """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
+    check_speed_settings(cfg.model.precision, cfg.model.channels_last, cfg.model.compile)
+    tiling.check(cfg)
+    if cfg.max_seconds is not None and cfg.max_seconds <= 0:
+        raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
+    if cfg.steps < 0:
+        raise ParamartError(f"steps={cfg.steps} must be zero or more")
+    layers = needed_layers(cfg.objective)
+    check_layers(layers)
+    # Inputs first: bad paths fail before any model is loaded.
+    content_spec = content if content is not None else cfg.content
+    content_img = open_input(content_spec, cfg.max_input_pixels) if content_spec is not None else None
+    style_imgs = tuple(open_input(s, cfg.max_input_pixels) for s in as_list(style if style is not None else cfg.style))
+    dreaming = weight(cfg, "dream") > 0
+    if weight(cfg, "content") <= 0 and not dreaming:
+        content_img = None  # pure texture synthesis: no content, square canvas, noise init
+    if not style_imgs and content_img is None and not dreaming:
+        raise ParamartError("nothing to optimise for: give style=... and/or content=...")
+    if cfg.style_masks is not None and len(cfg.style_masks) != len(style_imgs):
+        raise ParamartError(
+            f"style_masks has {len(cfg.style_masks)} masks for {len(style_imgs)} style images; give one per style"
+        )
+    # the smallest longest side that keeps the shorter one at VGG's 16 px
+    aspect = 1.0 if content_img is None else max(content_img.size) / min(content_img.size)
+    schedule = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
+    canvas = canvas_size(content_img, cfg.size)
+    for s in style_imgs:
+        fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image")
+    resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
+    if resume is not None and len(schedule) > 1:
+        raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
+    return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, resolve_device(cfg.device),
+                deepest(layers) if layers else "conv1_1")

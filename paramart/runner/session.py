@@ -1,0 +1,116 @@
+"""The run's stages: for each scale of the plan, targets and objective at that size, the
+parameterization made (first stage) or carried up (later ones), a fresh optimizer, and
+the loop. :class:`RunState` logs, saves and stops; observers (the time-lapse, a preview)
+get immutable progress records and frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+
+from paramart.errors import ParamartError
+from paramart.model.vgg import VGG19
+from paramart.objectives.color import ColorPreservation
+from paramart.objectives.transforms import RandomWarp
+from paramart.params.base import Parameterization
+from paramart.runner.events import Observer, Progress, StageInfo
+from paramart.runner.loop import History, make_optimizer, optimize
+from paramart.runner.plan import Plan
+from paramart.runner.stages import Stage, build_stage
+from paramart.runner.state import RunState
+from paramart.tiling import setup as tiling
+
+
+@dataclass
+class Outcome:
+    image: torch.Tensor  #: the finished canvas, colour-finished, on the CPU
+    history: History
+    param: Parameterization
+
+
+def rescale(param: Parameterization, size: tuple[int, int]) -> None:
+    param.rescale(size)
+    got = tuple(param.render().shape[-2:])
+    if got != tuple(size):
+        raise ParamartError(
+            f"{type(param).__name__} rendered {got} after rescale({size}); it does not support "
+            "schedule.scales (override Parameterization.rescale), so use schedule.scales=null"
+        )
+
+
+class StageHooks:
+    """What happens after each step and each logged step of one stage."""
+
+    def __init__(self, state: RunState, observers: Sequence[Observer], param: Parameterization,
+                 color: ColorPreservation, stage: Stage):
+        self.state, self.observers, self.param, self.color, self.stage = state, observers, param, color, stage
+
+    def frame(self, step: int, final: bool = False) -> torch.Tensor:
+        image = self.color.finish(self.param.render(), self.stage.content).cpu()
+        for o in self.observers:
+            o.on_frame(step, image, final)
+        return image
+
+    def on_log(self, entry: Progress) -> None:
+        self.state.on_log(entry)
+        for o in self.observers:
+            o.on_log(entry)
+
+    def on_step(self, step: int) -> None:
+        self.state.on_step(step)
+        seconds = self.state.seconds
+        wanting = [o for o in self.observers if o.wants_frame(step, seconds)]
+        if wanting:
+            image = self.color.finish(self.param.render(), self.stage.content).cpu()
+            for o in wanting:
+                o.on_frame(step, image, False)
+
+
+def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Observer] = ()) -> Outcome:
+    """Optimise through every stage of ``plan``; the last stage's canvas is the result."""
+    cfg = plan.cfg
+    color = ColorPreservation(cfg.preserve_color, plan.content is not None)
+    warp = RandomWarp(cfg.transforms.jitter, cfg.transforms.scale, cfg.transforms.rotate)
+    t_start = time.perf_counter()
+    param: Parameterization | None = None
+    state: RunState | None = None
+    history, done, planned = History(), 0, 0
+    for index, (longest, steps) in enumerate(plan.schedule):
+        planned += steps
+        # a time budget is shared out like the steps: each scale ends by its share of it
+        deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
+        stage = build_stage(plan, vgg, longest, steps, color, warp)
+        if param is None:
+            param = instantiate(cfg.param, size=stage.size, init_image=stage.content).to(plan.device)
+        else:
+            rescale(param, stage.size)
+        optimizer = make_optimizer(tiling.fit_optimizer(instantiate(cfg.optim), stage.objective.tile_plan), param)
+        if state is None:
+            state = RunState(cfg, out, param, optimizer, stage.objective.names)
+            done = state.begin(plan.resume)
+            steps -= done  # resuming (single scale only): the steps left
+        else:
+            state.next_stage(optimizer)
+        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(stage.objective.names))
+        for o in observers:
+            o.on_stage(info)
+        hooks = StageHooks(state, observers, param, color, stage)
+        hooks.frame(done)
+        with state.guard():
+            part = optimize(param, stage.objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
+                            progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
+                            seconds_offset=state.seconds,
+                            evaluation=tiling.evaluation(param, stage.objective, optimizer))
+        history.rows += part.rows
+        history.steps += part.steps
+        history.evaluations += part.evaluations
+        done += part.steps
+    image = hooks.frame(done, final=True)
+    state.finish(image)
+    return Outcome(image, history, param)
