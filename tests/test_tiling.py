@@ -100,8 +100,11 @@ def _tiled(objective, param, size, tile):
     return float(sum(terms.values())), param.logits.grad.clone()
 
 
-@pytest.mark.parametrize("name,variant", CASES)
-@pytest.mark.parametrize("size,tile", [((48, 48), 24), ((60, 44), 16)])
+LAYOUTS = [((60, 44), 16), ((48, 48), 24), ((52, 36), 20)]  # non-dividing 4x3 tiles, 2x2, uneven (stride 4)
+
+
+@pytest.mark.parametrize("name,variant,size,tile", [(*c, *LAYOUTS[0]) for c in CASES]
+                         + [("gram", "masks", *lay) for lay in LAYOUTS[1:]] + [("content", None, *LAYOUTS[2])])
 def test_tiled_loss_and_gradient_equal_untiled(vgg3, name, variant, size, tile):
     objective = _objective(vgg3, size, name, variant)
     assert objective.terms["probe"].decomposable
