@@ -77,8 +77,9 @@ def attach(objective, plan: TilePlan, size: tuple[int, int]) -> None:
         return
     objective.tiling = TiledEvaluation(objective, size, plan.tile)
     tiles = objective.tiling.tiles
-    log.info("tiled: %dx%d canvas in %d tiles of %d px cores (+%d px halo)%s", size[1], size[0], len(tiles),
-             plan.tile, halo(objective.tiling.deepest),
+    core = (max(t.bottom - t.top for t in tiles), max(t.right - t.left for t in tiles))
+    log.info("tiled: %dx%d canvas in %d tiles of up to %dx%d px (+%d px halo)%s", size[1], size[0], len(tiles),
+             core[1], core[0], halo(objective.tiling.deepest),
              "" if plan.history is None else f", L-BFGS history {plan.history}")
 
 
