@@ -89,21 +89,20 @@ def exactness(sizes_tiles: list[tuple[int, int]], precision: str) -> list[dict]:
     """Loss and gradient, untiled against tiled, with the default objective on the cat."""
     import torch
 
-    from paramart.api import _build_stage, compose
-    from paramart.io.images import load_image
+    from paramart.api import compose
     from paramart.model.vgg import VGG19
     from paramart.objectives.color import ColorPreservation
     from paramart.objectives.transforms import RandomWarp
     from paramart.params.pixel import Pixel
+    from paramart.runner.plan import make_plan
+    from paramart.runner.stages import build_stage
     from paramart.tiling.evaluate import TiledEvaluation
 
     out = []
     vgg = VGG19("caffe", last_layer="conv5_1").configure(precision)
-    content, style = load_image(CONTENT), load_image(STYLE)
     for size, tile in sizes_tiles:
-        cfg = compose([f"size={size}", "model.tile=null"])
-        stage = _build_stage(cfg, vgg, content, [style], size, ColorPreservation(None, True), RandomWarp(),
-                             torch.device("cpu"))
+        plan = make_plan(compose([f"size={size}", "model.tile=null", f"content={CONTENT}", f"style={STYLE}"]))
+        stage = build_stage(plan, vgg, size, 1, ColorPreservation(None, True), RandomWarp())
         torch.manual_seed(0)
         param = Pixel(stage.size, init_image=(stage.content * 0.8 + 0.1 + 0.05 * torch.randn_like(stage.content)))
         terms = stage.objective(param())
