@@ -54,7 +54,7 @@ class Objective(nn.Module):
         return {name: term.statistics(feats, image, window) for name, term in self.terms.items()}
 
     def weighted(self, stats: Mapping[str, Stats]) -> dict[str, torch.Tensor]:
-        return {name: term.weight * term.value(stats[name]) for name, term in self.terms.items()}
+        return {name: term.weighted(stats[name]) for name, term in self.terms.items()}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.weighted(self.statistics(image))

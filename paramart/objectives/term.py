@@ -100,6 +100,17 @@ def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> 
     return torch.nn.functional.mse_loss(x, target.expand_as(x)) / scale
 
 
+def combine(weight: float, parts: list[tuple[tuple[float, ...], torch.Tensor]]) -> torch.Tensor:
+    """The sum of ``weight x factors x loss`` over the parts, left to right."""
+    total = None
+    for factors, loss in parts:
+        factor = weight
+        for f in factors:
+            factor = factor * f
+        total = factor * loss if total is None else total + factor * loss
+    return total
+
+
 class Term(nn.Module):
     """Base class of loss terms. Subclasses set the class attributes and implement
     :meth:`build`, :meth:`statistics` and :meth:`value`."""
@@ -132,9 +143,23 @@ class Term(nn.Module):
         the canvas as the terms see it (untransformed)."""
         raise NotImplementedError
 
+    def parts(self, stats: Stats) -> list[tuple[tuple[float, ...], torch.Tensor]] | None:
+        """Per-layer (or per-region) losses with their factors (layer weight, region share),
+        for terms that are a weighted sum of parts; None for the others."""
+        return None
+
     def value(self, stats: Stats) -> torch.Tensor:
         """The unweighted loss from the whole canvas's statistics."""
-        raise NotImplementedError
+        parts = self.parts(stats)
+        if parts is None:
+            raise NotImplementedError
+        return combine(1.0, parts)
+
+    def weighted(self, stats: Stats) -> torch.Tensor:
+        """``weight`` x :meth:`value`; for a sum of parts the weight is folded into each part's
+        factor, as ``(weight * factor) * loss``, so the arithmetic is the same at any weight."""
+        parts = self.parts(stats)
+        return self.weight * self.value(stats) if parts is None else combine(self.weight, parts)
 
     def forward(self, feats: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
         return self.value(self.statistics(feats, image))

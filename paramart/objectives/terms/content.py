@@ -41,6 +41,6 @@ class Content(Term):
             stats[f"{layer}.n"] = torch.tensor(float(diff.numel()), device=diff.device)
         return stats
 
-    def value(self, stats: Stats) -> torch.Tensor:
-        return sum(w * stats[f"{layer}.sse"] / stats[f"{layer}.n"] / getattr(self, f"scale{i}")
-                   for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)))
+    def parts(self, stats: Stats):
+        return [((w,), stats[f"{layer}.sse"] / stats[f"{layer}.n"] / getattr(self, f"scale{i}"))
+                for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights))]

@@ -127,12 +127,12 @@ class GramStyle(Term):
                 stats[f"{s}.{layer}.energy"] = mask.pow(2).sum()
         return stats
 
-    def value(self, stats: Stats) -> torch.Tensor:
+    def parts(self, stats: Stats):
         if self.guided:
-            return sum(share * w * relative_mse(stats[f"{s}.{layer}.gram"] / energy(stats, s, layer),
-                                                self._buffer("target", f"{s}.", i), self._buffer("scale", f"{s}.", i))
-                       for s, share in enumerate(self.shares)
-                       for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)))
-        return sum(w * relative_mse(stats[f"{layer}.gram"] / stats[f"{layer}.n"], self._buffer("target", "", i),
-                                    self._buffer("scale", "", i))
-                   for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)))
+            return [((w, share), relative_mse(stats[f"{s}.{layer}.gram"] / energy(stats, s, layer),
+                                              self._buffer("target", f"{s}.", i), self._buffer("scale", f"{s}.", i)))
+                    for s, share in enumerate(self.shares)
+                    for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights))]
+        return [((w,), relative_mse(stats[f"{layer}.gram"] / stats[f"{layer}.n"], self._buffer("target", "", i),
+                                    self._buffer("scale", "", i)))
+                for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights))]

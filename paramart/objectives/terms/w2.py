@@ -7,7 +7,9 @@ the 2-Wasserstein (optimal transport) distance:
 Unlike the Gram matrix, which mixes mean and spread, it matches both separately, which
 tends to give cleaner colours (crowsonkb's style-transfer-pytorch uses it for that). The
 trace of the matrix square root is the sum of the square roots of the eigenvalues of a
-symmetric matrix, whose gradient is stable. Each layer's distance is divided by the
+symmetric matrix, whose gradient is stable. That eigendecomposition costs O(C^3) per
+layer whatever the image size (C = 512 at conv4_1 and conv5_1), so on a CPU this term is
+slower per step than the Gram term at small canvases (docs/benchmarks.md). Each layer's distance is divided by the
 style's total second moment (|mu_s|^2 + tr(C_s)), so it starts near 1 like the others.
 
 Mean and covariance come from sums over positions (sum of features, sum of their outer
@@ -85,7 +87,7 @@ class W2Style(Term):
         scale = getattr(self, f"scale{i}")
         cross = root @ cov @ root
         cross = (cross + cross.T) / 2
-        eigs = torch.linalg.eigvalsh(cross)
+        eigs = torch.linalg.eigvalsh(cross)  # float64: float32 leaves errors of ~1e-3 at the target
         floor = self.eps * scale
         cross_trace = (eigs.clamp_min(0) + floor).sqrt().sum() - floor.sqrt() * eigs.numel()
         w2 = (mean - t_mean).pow(2).sum() + cov.trace() + t_cov.trace() - 2 * cross_trace
