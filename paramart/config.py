@@ -34,6 +34,11 @@ class ModelConfig:
     channels_last: Any = MISSING
     #: false | true | reduce-overhead | max-autotune: torch.compile the feature extractor
     compile: Any = MISSING
+    #: null | auto | N: evaluate the objective exactly in N px tiles (paramart/tiling); auto: when
+    #: the canvas would not fit memory_budget
+    tile: Any = None
+    #: auto (80% of the device's free memory at the start) | GiB for activations, buffers and optimiser
+    memory_budget: Any = "auto"
 
 
 @dataclass

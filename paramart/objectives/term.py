@@ -78,6 +78,9 @@ class Inputs:
         """``image``'s features at ``layers`` (or ``reduce`` of each), computed once under
         ``torch.inference_mode`` with the network's precision settings, then cloned into
         ordinary tensors so that the terms may save them for backward."""
+        tiled = getattr(self.vgg, "tiled_targets", None)  # print-size canvases: paramart.tiling.setup
+        if tiled is not None:
+            return tiled(image, layers, reduce)
         with torch.inference_mode():
             feats = self.vgg(image, list(layers))
             out = {k: v if reduce is None else reduce(v) for k, v in feats.items()}

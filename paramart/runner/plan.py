@@ -24,6 +24,7 @@ from paramart.objectives.zoom import check_zoom
 from paramart.runner.resume import Resume, load_resume
 from paramart.runner.stages import stages
 from paramart.runner.validate import check_masks, validate
+from paramart.tiling import setup as tiling
 
 ImageInput = str | Image.Image
 
@@ -103,6 +104,7 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
               style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
     validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
+    tiling.check(cfg)
     if cfg.max_seconds is not None and cfg.max_seconds <= 0:
         raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
     if cfg.steps < 0:

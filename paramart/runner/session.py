@@ -26,6 +26,7 @@ from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
 from paramart.runner.stages import Stage, build_stage
 from paramart.runner.state import RunState
+from paramart.tiling import setup as tiling
 
 
 @dataclass
@@ -94,7 +95,10 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         else:
             rescale(param, stage.size)
         objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
-        optimizer = make_optimizer(optimizer_factory(cfg.optim), param)
+        if objective is not stage.objective and getattr(stage.objective, "tiling", None) is not None:
+            raise ParamartError("zoom.levels does not combine with a tiled canvas; use model.tile=null "
+                                "(zoom training is for coordinate networks learned at small sizes)")
+        optimizer = make_optimizer(tiling.fit_optimizer(optimizer_factory(cfg.optim), stage.objective.tile_plan), param)
         if state is None:
             state = RunState(cfg, out, param, optimizer, objective.names)
             done = state.begin(plan.resume)
@@ -109,7 +113,8 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         with state.guard():
             part = optimize(param, objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
                             progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
-                            seconds_offset=state.seconds)
+                            seconds_offset=state.seconds,
+                            evaluation=tiling.evaluation(param, stage.objective, optimizer))
         history.rows += part.rows
         history.steps += part.steps
         history.evaluations += part.evaluations

@@ -26,9 +26,10 @@ from paramart.io.images import to_tensor
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.masks import style_masks
-from paramart.objectives.objective import Objective, build_objective
+from paramart.objectives.objective import Objective, build_objective, needed_layers
 from paramart.objectives.term import Inputs
 from paramart.objectives.transforms import RandomWarp
+from paramart.tiling import setup as tiling
 
 if TYPE_CHECKING:
     from paramart.runner.plan import Plan
@@ -93,4 +94,8 @@ def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPr
     inputs = Inputs(vgg, size, color.content(content), styles, cfg.style_blend, masks)
     before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
     transform = torch.nn.Sequential(*before_vgg) if before_vgg else None
-    return Stage(size, content, build_objective(cfg.objective, inputs, transform), steps)
+    tiles = tiling.decide(cfg, size, device, vgg.precision, needed_layers(cfg.objective))  # print sizes
+    with tiling.targets_in_tiles(vgg, tiles):
+        objective = build_objective(cfg.objective, inputs, transform)
+    tiling.attach(objective, tiles, size)
+    return Stage(size, content, objective, steps)

@@ -1,0 +1,1 @@
+"""Exact tiled evaluation for print-size canvases: see :mod:`paramart.tiling.evaluate`."""

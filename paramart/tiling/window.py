@@ -1,0 +1,74 @@
+"""The ``window`` a loss term gets in tiled evaluation: which part of the canvas is its.
+
+A term's ``statistics(feats, image, window)`` returns sums over positions. Untiled,
+``window`` is None and the sums run over the whole canvas. Tiled, the evaluator
+(:mod:`paramart.tiling.evaluate`) passes each layer's features already cut to the tile's
+*core* (the positions this tile is responsible for; halos are never counted), so sums
+over ``feats`` need nothing more. What a term holds for the whole canvas it cuts with:
+
+* ``window.crop(t, layer)``: the core part of a *whole-canvas* tensor at ``layer``'s
+  resolution (a content target, a mask resampled to the layer); ``layer=None``: pixels;
+* ``window.layer_shape(layer)``: the whole canvas's (height, width) at that layer, to
+  resample a mask before cropping it;
+* ``window.tv_statistics(image)``: total variation's sums over the core, from the tile's
+  image (core plus halo: each core pixel's right and lower neighbour is there, or the
+  canvas ends).
+
+The evaluator itself cuts features with ``window.core(x, layer)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from paramart.tiling.layout import Tile, core_rows, stride
+
+
+def _stride(layer: str | None) -> int:
+    return 1 if layer is None else stride(layer)
+
+
+class Window:
+    def __init__(self, tile: Tile):
+        self.tile = tile
+
+    def layer_shape(self, layer: str | None) -> tuple[int, int]:
+        j = _stride(layer)
+        h, w = self.tile.canvas
+        return h // j, w // j
+
+    def _core(self, layer: str | None) -> tuple[int, int, int, int]:
+        t, j = self.tile, _stride(layer)
+        h, w = t.canvas
+        top, bottom = core_rows(t.top, t.bottom, h, j)
+        left, right = core_rows(t.left, t.right, w, j)
+        return top, bottom, left, right
+
+    def core_shape(self, layer: str | None = None) -> tuple[int, int]:
+        top, bottom, left, right = self._core(layer)
+        return bottom - top, right - left
+
+    def crop(self, t: torch.Tensor, layer: str | None = None) -> torch.Tensor:
+        """The core part of a whole-canvas tensor at ``layer``'s resolution."""
+        top, bottom, left, right = self._core(layer)
+        return t[..., top:bottom, left:right]
+
+    def core(self, x: torch.Tensor, layer: str | None = None, after: int = 0) -> torch.Tensor:
+        """The core part of the *tile's* tensor ``x`` at ``layer`` (its input starts on a
+        multiple of every stride); ``after`` more rows and columns where the tile has them."""
+        top, bottom, left, right = self._core(layer)
+        j = _stride(layer)
+        oy, ox = self.tile.in_top // j, self.tile.in_left // j
+        return x[..., top - oy : bottom - oy + after, left - ox : right - ox + after]
+
+    def tv_statistics(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Squared neighbour differences (and their counts) whose first pixel is in the core."""
+        x = self.core(image, None, after=1)
+        h, w = self.core_shape(None)
+        dx = x[..., :h, 1:] - x[..., :h, :-1]
+        dy = x[..., 1:, :w] - x[..., :-1, :w]
+
+        def count(d: torch.Tensor) -> torch.Tensor:
+            return torch.tensor(float(d.numel()), device=image.device)
+
+        return {"dx": dx.pow(2).sum(), "nx": count(dx), "dy": dy.pow(2).sum(), "ny": count(dy)}
