@@ -119,7 +119,7 @@ def test_max_seconds_stops_the_run_early_and_saves_it(tmp_path):
     facts = json.loads((tmp_path / "run.json").read_text())
     assert facts["steps"] == result.history.steps
     assert facts["evaluations"] >= facts["steps"]
-    assert facts["seconds"] < 3
+    assert 2.9 < facts["seconds"] < 4  # the budget counts optimisation time; it ends after the step crossing it
 
 
 def test_time_lapse_under_a_time_budget_spreads_its_frames_over_the_time(tmp_path):

@@ -79,14 +79,12 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
     cfg = plan.cfg
     color = ColorPreservation(cfg.preserve_color, plan.content is not None)
     warp = RandomWarp(cfg.transforms.jitter, cfg.transforms.scale, cfg.transforms.rotate)
-    t_start = time.perf_counter()
+    t_start: float | None = None  # the time budget counts from the first step, like losses.csv's seconds
     param: Parameterization | None = None
     state: RunState | None = None
     history, done, planned = History(), 0, 0
     for index, (longest, steps) in enumerate(plan.schedule):
         planned += steps
-        # a time budget is shared out like the steps: each scale ends by its share of it
-        deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
         stage = build_stage(plan, vgg, longest, steps, color, warp)
         if param is None:
             param = build_param(cfg.param, stage.size, stage.content).to(plan.device)  # an allow-list
@@ -105,6 +103,9 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
             steps -= done  # resuming (single scale only): the steps left
         else:
             state.next_stage(optimizer)
+        t_start = time.perf_counter() if t_start is None else t_start
+        # a time budget is shared out like the steps: each scale ends by its share of it
+        deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
         info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(objective.names))
         for o in observers:
             o.on_stage(info)
