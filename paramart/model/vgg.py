@@ -43,6 +43,8 @@ class VGG19(nn.Module):
         last_layer: str = "pool5",
         preprocess: str = "auto",
     ):
+        # Over 50 lines on purpose: weight source, layer stack and preprocessing are one
+        # decision (each source has its own input convention), kept together to be read at once.
         super().__init__()
         check_layers([last_layer])
         if pooling not in ("max", "avg"):
