@@ -11,6 +11,7 @@ its run folder is never followed, and the site's own folder is never taken for a
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -57,6 +58,10 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def _natural_under(root: Path, run: Path):
+    return _natural(run.relative_to(root))
+
+
 def find_runs(paths: list[str | Path], exclude: Path | None = None) -> list[Path]:
     """Run directories (holding ``final.png``) under the given paths, sweeps in job order.
 
@@ -74,7 +79,7 @@ def find_runs(paths: list[str | Path], exclude: Path | None = None) -> list[Path
                 dirs.sort()
                 if "final.png" in files:
                     runs.append(Path(folder))
-            runs.sort(key=lambda run, root=p: _natural(run.relative_to(root)))
+            runs.sort(key=functools.partial(_natural_under, p))
         found.extend(r for r in runs if skip is None or not _inside(r, skip))
     if not found:
         raise ParamartError(f"no finished runs (directories with final.png) under {', '.join(map(str, paths))}")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import re
@@ -43,6 +44,10 @@ class Resume:
     def step(self) -> int:
         return int(self.checkpoint["step"])
 
+
+
+def _write_text(text: str, path: str) -> None:
+    Path(path).write_text(text)
 
 def _run_dir(spec: str) -> Path:
     path = Path(str(spec)).expanduser()
@@ -141,8 +146,7 @@ def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -
         from paramart.io.images import atomic_write
 
         for name, node in (("config.yaml", cfg), ("overrides.yaml", OmegaConf.create(merged))):
-            text = OmegaConf.to_yaml(node)
-            atomic_write(Path(out_dir) / hydra_dir / name, lambda tmp, text=text: Path(tmp).write_text(text))
+            atomic_write(Path(out_dir) / hydra_dir / name, functools.partial(_write_text, OmegaConf.to_yaml(node)))
     return cfg
 
 
