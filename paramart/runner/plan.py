@@ -18,7 +18,7 @@ from PIL import Image
 
 from paramart.errors import ParamartError
 from paramart.io.images import fit_size, load_image
-from paramart.model.layers import check_layers, deepest
+from paramart.model.layers import deepest
 from paramart.objectives.objective import needed_layers, term_configs
 from paramart.objectives.zoom import check_zoom
 from paramart.runner.resume import Resume, load_resume
@@ -105,12 +105,7 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
     validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
     tiling.check(cfg)
-    if cfg.max_seconds is not None and cfg.max_seconds <= 0:
-        raise ParamartError(f"max_seconds={cfg.max_seconds} must be positive (or null for no time limit)")
-    if cfg.steps < 0:
-        raise ParamartError(f"steps={cfg.steps} must be zero or more")
-    layers = needed_layers(cfg.objective)
-    check_layers(layers)
+    layers = needed_layers(cfg.objective)  # known layer names: validate() checked them
     # Inputs first: bad paths fail before any model is loaded.
     content_spec = content if content is not None else cfg.content
     content_img = open_input(content_spec, cfg.max_input_pixels) if content_spec is not None else None
