@@ -23,6 +23,13 @@ def test_wheel_in_fresh_venv_runs_from_anywhere(tmp_path):
     assert {"paramart/conf/render.yaml", "paramart/conf/param/fourier_cppn.yaml",
             "paramart/outputs/export.py", "paramart/outputs/templates/gallery.html",
             "paramart/outputs/templates/preview.html"} <= set(names)
+    # every module and template of the source tree ships (a package left out of pyproject's list
+    # would otherwise surface only as an ImportError on a user's machine)
+    source = {p.relative_to(REPO).as_posix() for p in (REPO / "paramart").rglob("*")
+              if p.suffix in {".py", ".html"} and "__pycache__" not in p.parts}
+    assert not source - set(names), f"missing from the wheel: {sorted(source - set(names))}"
+    conf = {"paramart/conf/" + p.relative_to(REPO / "conf").as_posix() for p in (REPO / "conf").rglob("*.yaml")}
+    assert not conf - set(names), f"configs missing from the wheel: {sorted(conf - set(names))}"
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
