@@ -18,7 +18,8 @@ from PIL import Image
 
 import paramart
 from paramart.errors import ParamartError
-from paramart.io.images import atomic_write, check_mask_size, load_image, load_mask, safe_name, to_tensor
+from paramart.io.images import atomic_write, load_image, safe_name, to_tensor
+from paramart.io.maskfiles import check_mask_size, load_mask
 from paramart.model.weights import load_file_state
 from paramart.runner.checkpoint import load_checkpoint
 from paramart.runner.plan import canvas_size

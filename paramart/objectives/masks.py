@@ -73,7 +73,7 @@ def _blur(mask: torch.Tensor, sigma: float) -> torch.Tensor:
 def open_mask(spec: str, size: tuple[int, int], max_pixels: int | None = None):
     """A mask image file, checked before it is decoded (``max_input_pixels``) and against the
     canvas ``size`` (height, width): a mask of another shape is refused, never stretched."""
-    from paramart.io.images import load_mask as load_checked
+    from paramart.io.maskfiles import load_mask as load_checked
 
     try:
         return load_checked(spec, (size[1], size[0]), max_pixels, against="the canvas")
