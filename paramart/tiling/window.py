@@ -1,7 +1,8 @@
 """The ``window`` a loss term gets in tiled evaluation: which part of the canvas is its.
 
 A term's ``statistics(feats, image, window)`` returns sums over positions. Untiled,
-``window`` is None and the sums run over the whole canvas. Tiled, the evaluator
+``window`` is None and the sums run over the whole canvas (the content term returns its mean
+there, to keep the untiled arithmetic bit for bit). Tiled, the evaluator
 (:mod:`paramart.tiling.evaluate`) passes each layer's features already cut to the tile's
 *core* (the positions this tile is responsible for; halos are never counted), so sums
 over ``feats`` need nothing more. What a term holds for the whole canvas it cuts with:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from paramart.objectives.term import Inputs, Stats, Term, TermConfig, register
 
@@ -34,6 +35,13 @@ class Content(Term):
         return target if window is None else window.crop(target, self.layers[i])
 
     def statistics(self, feats, image, window=None) -> Stats:
+        if window is None:
+            # The whole canvas at once: its mean squared error, by the same kernels (forward
+            # and backward) as before tiling existed, so untiled runs keep their exact bits.
+            # A sum and a count would round the gradient differently by an ulp, which bf16
+            # VGG sometimes turns into a different pixel hundreds of steps later.
+            return {f"{layer}.mse": F.mse_loss(feats[layer].float(), self.target(i))
+                    for i, layer in enumerate(self.layers)}
         stats = {}
         for i, layer in enumerate(self.layers):
             diff = feats[layer].float() - self.target(i, window)
@@ -41,6 +49,13 @@ class Content(Term):
             stats[f"{layer}.n"] = torch.tensor(float(diff.numel()), device=diff.device)
         return stats
 
+    @staticmethod
+    def mse(stats: Stats, layer: str) -> torch.Tensor:
+        """Mean squared error at ``layer``: the whole canvas's, or the tiles' summed errors over their count."""
+        if f"{layer}.mse" in stats:
+            return stats[f"{layer}.mse"]
+        return stats[f"{layer}.sse"] / stats[f"{layer}.n"]
+
     def parts(self, stats: Stats):
-        return [((w,), stats[f"{layer}.sse"] / stats[f"{layer}.n"] / getattr(self, f"scale{i}"))
+        return [((w,), self.mse(stats, layer) / getattr(self, f"scale{i}"))
                 for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights))]
