@@ -101,11 +101,26 @@ def test_a_full_disk_at_start_up_is_one_line_and_leaves_nothing(tmp_path, free):
     Hydra's next .hydra/ file does not. Either way one line, exit 2, and no run folder left."""
     with tmpfs(tmp_path / "disk", "64k") as disk:
         _fill(disk, leave=free)
-        res = paramart_cli("size=32", "steps=2", "progress=false", f"hydra.run.dir={disk / 'run'}", cwd=tmp_path)
+        run_dir = disk / "day" / "time"  # as outputs/DAY/TIME: both folders are made, and removed again
+        res = paramart_cli("size=32", "steps=2", "progress=false", f"hydra.run.dir={run_dir}", cwd=tmp_path)
         assert res.returncode == 2, res.stderr
         assert "Traceback" not in res.stderr
         (line,) = res.stderr.strip().splitlines()
-        where = f"into hydra.run.dir={disk / 'run'}:" if free == 0 else f"{disk / 'run' / '.hydra'}/"
+        where = f"into hydra.run.dir={run_dir}:" if free == 0 else f"{run_dir / '.hydra'}/"
         assert line.startswith(f"paramart: error: cannot write {where}"), line
         assert "the disk is full (No space left on device)" in line
+        assert [p.name for p in disk.iterdir()] == ["filler"]
+
+
+def test_a_sweep_on_a_nearly_full_disk_is_one_line(tmp_path):
+    """Hydra's sweeper writes multirun.yaml itself: the room for it is checked first."""
+    with tmpfs(tmp_path / "disk", "64k") as disk:
+        _fill(disk, leave=4096)
+        res = paramart_cli("-m", "size=32", "steps=2", "seed=0,1", "progress=false",
+                           f"hydra.sweep.dir={disk / 'sweep'}", cwd=tmp_path)
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr
+        assert res.stderr.strip().splitlines() == [
+            f"paramart: error: cannot write into hydra.sweep.dir={disk / 'sweep'}: the disk is full (4 KiB free); "
+            "free some space or give another folder"]
         assert [p.name for p in disk.iterdir()] == ["filler"]

@@ -32,6 +32,7 @@ from paramart.io.atomic import atomic_write
 from paramart.runner.resume import resumes_into_itself
 
 FULL = (errno.ENOSPC, errno.EDQUOT)
+_made: list[Path] = []  #: folders check_writable made, leaf first (removed again if left empty)
 
 
 def _fail(message: str) -> NoReturn:
@@ -39,26 +40,37 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def check_writable(folder: Path, key: str) -> None:
-    """``folder`` exists or can be made, and a file can be written in it (a byte, synced:
-    a full disk is found here too). On failure a folder made here is removed again."""
-    made = not folder.exists()
+def check_writable(folder: Path, key: str, need: int = 0) -> None:
+    """``folder`` exists or can be made, a file can be written in it (a byte, synced: a full
+    disk is found here too) and ``need`` bytes are free. On failure a folder made here is
+    removed again."""
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # leaf first
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _fail(f"cannot create {key}={folder}: {exc.strerror or exc}; give a folder you can write to")
+        _remove_empty(*made)  # the levels made before the one that failed
+        _fail(f"cannot create {key}={folder}: {_why(exc)}")
     try:
         with tempfile.TemporaryFile(dir=folder, prefix=".paramart-probe-") as probe:
             probe.write(b"\0")
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as exc:
-        if made:
-            _remove_empty(folder)
-        if exc.errno in FULL:
-            _fail(f"cannot write into {key}={folder}: the disk is full ({exc.strerror}); "
-                  "free some space or give another folder")
-        _fail(f"cannot write into {key}={folder}: {exc.strerror or exc}; give a folder you can write to")
+        _remove_empty(*made)
+        _fail(f"cannot write into {key}={folder}: {_why(exc)}")
+    st = os.statvfs(folder)
+    if st.f_bavail * st.f_frsize < need:
+        _remove_empty(*made)
+        _fail(f"cannot write into {key}={folder}: the disk is full ({st.f_bavail * st.f_frsize // 1024} KiB "
+              "free); free some space or give another folder")
+    _made.extend(made)
+
+
+def _why(exc: OSError) -> str:
+    """The errno's own words (read-only, permission denied, ...) and what to do."""
+    if exc.errno in FULL:
+        return f"the disk is full ({exc.strerror}); free some space or give another folder"
+    return f"{exc.strerror or exc}; give a folder you can write to"
 
 
 def _remove_empty(*folders: Path) -> None:
@@ -79,7 +91,9 @@ class RunDirGuard(Callback):
         check_writable(run_dir, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        check_writable(Path(str(config.hydra.sweep.dir)).expanduser(), "hydra.sweep.dir")
+        # Hydra's sweeper writes multirun.yaml next, by itself: room for it is checked here
+        check_writable(Path(str(config.hydra.sweep.dir)).expanduser(), "hydra.sweep.dir",
+                       need=len(OmegaConf.to_yaml(config).encode()) + 16 * 1024)
 
 
 # --------------------------------------------------------------------------- Hydra's .hydra/ files
@@ -119,7 +133,7 @@ def _undo_start(settings_dir: Path) -> None:
                 path.unlink()
         except OSError:
             pass
-    _remove_empty(settings_dir, run_dir)
+    _remove_empty(settings_dir, run_dir, *_made)
 
 
 def write_settings_atomically() -> None:
