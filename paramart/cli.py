@@ -88,5 +88,8 @@ def gallery_main() -> None:
 
 def main() -> None:
     """``paramart``: style transfer / texture synthesis configured by Hydra overrides."""
+    from paramart.runner.guard import write_settings_atomically
+
     register_configs()
+    write_settings_atomically()  # a full disk while Hydra writes .hydra/: one line, nothing half-written
     _paramart()

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import subprocess
 import sys
@@ -37,3 +38,21 @@ def paramart_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 
     full_env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     full_env.update(env or {})
     return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str, readonly: bool = False):
+    """A real tmpfs of ``size`` mounted at ``where`` (needs root, as in CI; skips elsewhere)."""
+    where.mkdir(parents=True, exist_ok=True)
+    options = f"{'ro,' if readonly else ''}size={size},mode=0777"
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {res.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)

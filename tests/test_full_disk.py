@@ -3,9 +3,7 @@ files: tested on a real, small tmpfs mounted here (CI runs as root; elsewhere th
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,36 +16,21 @@ from paramart.io.images import save_image
 from paramart.outputs.timelapse import Timelapse
 from paramart.params.pixel import Pixel
 from paramart.runner.checkpoint import load_checkpoint, save_checkpoint
-from tests.conftest import paramart_cli
+from tests.conftest import paramart_cli, tmpfs
 
 PIXEL = {"_target_": "paramart.params.pixel.Pixel", "init": "noise", "noise_scale": 0.2, "grain": 1,
          "grain_upsample": "nearest"}
 
 
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str):
-    where.mkdir(parents=True, exist_ok=True)
-    try:
-        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(where)],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot mount a tmpfs here: {exc}")
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {res.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
-
-
-def _fill(disk: Path) -> None:
-    """Use up every free byte of ``disk``."""
+def _fill(disk: Path, leave: int = 0) -> None:
+    """Use up every free byte of ``disk``, then give back ``leave`` bytes."""
     with open(disk / "filler", "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 4096)
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
+        f.truncate(f.tell() - leave)
 
 
 def _temporary(folder: Path) -> list[str]:
@@ -110,3 +93,34 @@ def test_a_run_that_fills_the_disk_is_one_line_and_keeps_its_last_checkpoint(tmp
         cfg = paramart.compose(["size=32", f"steps={ckpt['step'] + 1}", "optim=adam", "progress=false",
                                 "timelapse.enabled=false", f"resume={run_dir}"])
         assert paramart.run(cfg, again).history.last.step == ckpt["step"] + 1
+
+
+@pytest.mark.parametrize("free", [0, 4096], ids=["full", "one-page-free"])
+def test_a_full_disk_at_start_up_is_one_line_and_leaves_nothing(tmp_path, free):
+    """Before the run: full, the folder check finds it; one 4 KiB page free, config.yaml fits and
+    Hydra's next .hydra/ file does not. Either way one line, exit 2, and no run folder left."""
+    with tmpfs(tmp_path / "disk", "64k") as disk:
+        _fill(disk, leave=free)
+        run_dir = disk / "day" / "time"  # as outputs/DAY/TIME: both folders are made, and removed again
+        res = paramart_cli("size=32", "steps=2", "progress=false", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr
+        (line,) = res.stderr.strip().splitlines()
+        where = f"into hydra.run.dir={run_dir}:" if free == 0 else f"{run_dir / '.hydra'}/"
+        assert line.startswith(f"paramart: error: cannot write {where}"), line
+        assert "the disk is full (No space left on device)" in line
+        assert [p.name for p in disk.iterdir()] == ["filler"]
+
+
+def test_a_sweep_on_a_nearly_full_disk_is_one_line(tmp_path):
+    """Hydra's sweeper writes multirun.yaml itself: the room for it is checked first."""
+    with tmpfs(tmp_path / "disk", "64k") as disk:
+        _fill(disk, leave=4096)
+        res = paramart_cli("-m", "size=32", "steps=2", "seed=0,1", "progress=false",
+                           f"hydra.sweep.dir={disk / 'sweep'}", cwd=tmp_path)
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr
+        assert res.stderr.strip().splitlines() == [
+            f"paramart: error: cannot write into hydra.sweep.dir={disk / 'sweep'}: the disk is full (4 KiB free); "
+            "free some space or give another folder"]
+        assert [p.name for p in disk.iterdir()] == ["filler"]

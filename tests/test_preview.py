@@ -110,10 +110,34 @@ def test_watch_a_multiscale_run_then_stop_and_save_from_the_page(tmp_path):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()  # the server went with the run
     step = torch.load(run_dir / "checkpoint.pt", weights_only=True)["step"]
     assert 10 < step < 3000 and (run_dir / "final.png").is_file()
-    res = paramart_cli(f"resume={run_dir}", f"steps={step + 2}", "schedule.scales=null", "schedule.shares=null",
-                       "progress=false", f"hydra.run.dir={tmp_path / 'resumed'}", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    assert f"after {step + 2} steps" in res.stderr
+    _resume_and_watch_it_finish(run_dir, tmp_path, step)
+
+
+def _resume_and_watch_it_finish(run_dir: Path, tmp_path: Path, step: int) -> None:
+    """The stopped run continues (5 s of steps) and ends normally: the page says done."""
+    browser = _browser()  # first: the run must not end before the page has loaded
+    proc = None
+    try:
+        proc, url, lines = _start_run(tmp_path / "resumed", tmp_path, f"resume={run_dir}", "steps=100000",
+                                      "max_seconds=5", "schedule.scales=null", "schedule.shares=null")
+        browser.get(url)
+        _wait(browser, "return ['done', 'stopped', 'failed', 'ended'].includes("
+                       "document.getElementById('status').textContent)")
+        page = browser.execute_script("return ['status', 'message', 'step', 'caption'].map("
+                                      "id => document.getElementById(id).textContent)")
+        assert page[0] == "done" and page[1].startswith("Done. "), page
+        assert page[3] == f"canvas at step {page[2]}"  # the final canvas, fetched before the server stopped
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "preview_done.png"))
+        proc.wait(timeout=60)
+    finally:
+        browser.quit()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+    time.sleep(0.5)  # the reader thread takes the last lines
+    assert proc.returncode == 0, "".join(lines)
+    after = re.search(r"after (\d+) steps", "".join(lines))
+    assert after and int(after.group(1)) > step  # it continued from the checkpoint
 
 
 def test_other_hosts_are_refused_without_the_key(tmp_path):

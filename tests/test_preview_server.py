@@ -4,8 +4,11 @@ default, a token for other hosts, a nonce for Stop, the next free port, and gone
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
+import threading
+import time
 
 import pytest
 import torch
@@ -159,3 +162,63 @@ def test_watch_serves_from_the_first_stage_until_the_run_ends(tmp_path, status):
     assert watch.live.snapshot()["status"] == status
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def _poll(srv: PreviewServer, page: str, seen: list[str], every: float = 0.2) -> threading.Thread:
+    """What the page does: fetch the state every ``every`` s; on a final one, fetch the last frame,
+    then the state once more saying it has that frame (``have``); stop there, or when the server is gone."""
+    def run():
+        have = 0
+        while True:
+            try:
+                state = json.loads(_get(srv, f"/state.json?page={page}&have={have}")[1])
+                seen.append(state["status"])
+                if seen[-1] in ("done", "stopped", "failed"):
+                    assert _get(srv, f"/frame.png?v={state['frame']}")[0] == 200
+                    _get(srv, f"/state.json?page={page}&have={state['frame']}")
+                    return
+            except OSError:
+                return
+            have = state["frame"]
+            time.sleep(every)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("status", ["done", "stopped", "failed"])
+def test_a_watching_page_fetches_the_final_state_then_the_server_stops(tmp_path, status):
+    srv, _ = _server(tmp_path)
+    seen: list[str] = []
+    poller = _poll(srv, "p1", seen)
+    while not seen:
+        time.sleep(0.02)
+    srv.server.live.frame(3, torch.rand(1, 3, 24, 32))  # the last frame, newer than the page has
+    srv.server.live.finish(status)
+    t0 = time.monotonic()
+    closer = srv.close_when_told(grace=1.5)
+    assert closer is not None  # a page is watching: it gets its next refresh
+    closer.join(timeout=10)
+    poller.join(timeout=10)
+    assert seen[-1] == status and time.monotonic() - t0 < 1.5  # told well before the grace ran out
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=5).close()
+
+
+def test_without_a_watching_page_the_server_stops_at_once_and_a_silent_one_is_not_waited_for_long(tmp_path):
+    srv, _ = _server(tmp_path)
+    srv.server.live.finish("done")
+    assert srv.close_when_told(grace=1.5) is None  # nobody watching: closed now, the run's exit not delayed
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=5).close()
+    srv, _ = _server(tmp_path)
+    assert _get(srv, "/state.json?page=gone")[0] == 200  # a page that then stops asking (a closed tab)
+    srv.server.live.finish("done")
+    assert _get(srv, "/state.json?page=gone&have=0")[0] == 200  # the final state, not yet its last frame
+    assert srv.server.waiting(10)
+    t0 = time.monotonic()
+    closer = srv.close_when_told(grace=60)
+    closer.join(timeout=10)
+    assert not closer.is_alive() and time.monotonic() - t0 < preview.GRACE + 1  # capped: it still stops
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=5).close()

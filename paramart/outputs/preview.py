@@ -13,7 +13,9 @@ Safe by default:
 * it serves a fixed set of routes and, from the run folder, only a fixed list of file
   names: no path is ever joined from the request, so ``../`` and absolute paths are 404,
   and there is no directory listing;
-* it stops when the run ends, is stopped or crashes (see :class:`PreviewServer.close`).
+* it stops when the run ends, is stopped or crashes (see :class:`PreviewServer.close`); a
+  page that is watching first gets up to :data:`GRACE` seconds to fetch the final state,
+  so it says done, stopped or failed (:meth:`PreviewServer.close_when_told`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import secrets
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,9 @@ PORT_TRIES = 20
 #: the run folder's files the page may link to (nothing else there is served)
 RUN_FILES = {"final.png": "image/png", "losses.csv": "text/csv; charset=utf-8", "losses.png": "image/png",
              "timelapse.gif": "image/gif", "run.json": "application/json"}
+#: the longest a finished run's server waits for a watching page to fetch the final state, s
+GRACE = 2.0
+FINAL = ("done", "stopped", "failed")
 CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
@@ -80,6 +86,21 @@ class _Server(ThreadingHTTPServer):
     hosts: set[str] | None  # Host headers accepted (loopback); None: any (remote, token-checked)
     run_dir: Path | None
     on_stop: Any
+    pages_lock: threading.Lock
+    seen: dict[str, float]  # page id -> when it last fetched the state; told: those with the final one
+    told: set[str]
+
+    def saw(self, page: str, final: bool) -> None:
+        with self.pages_lock:
+            self.seen[page] = time.monotonic()
+            if final:
+                self.told.add(page)
+
+    def waiting(self, window: float) -> bool:
+        """Whether a page that fetched the state in the last ``window`` s has not had the final one."""
+        now = time.monotonic()
+        with self.pages_lock:
+            return any(now - at <= window and page not in self.told for page, at in self.seen.items())
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,7 +140,11 @@ class _Handler(BaseHTTPRequestHandler):
                               {"Content-Security-Policy": CSP.format(nonce=srv.nonce)})
         if path == "/state.json":
             since = query.get("since", ["0"])[0]
-            return self._json(srv.live.snapshot(int(since) if since.isdigit() else 0))
+            state = srv.live.snapshot(int(since) if since.isdigit() else 0)
+            have = query.get("have", ["0"])[0]  # the frame the page shows: told once it has the last one
+            srv.saw(query.get("page", [""])[0][:40],
+                    state["status"] in FINAL and have.isdigit() and int(have) >= state["frame"])
+            return self._json(state)
         if path == "/frame.png":
             png = srv.live.frame_png()
             return self._send(200, png[1], "image/png") if png else self._send(404, b"no frame yet\n", "text/plain")
@@ -186,6 +211,7 @@ class PreviewServer:
         self.port = self.server.server_address[1]
         srv = self.server
         srv.live, srv.run_dir, srv.on_stop = live, run_dir, on_stop or (lambda: None)
+        srv.pages_lock, srv.seen, srv.told = threading.Lock(), {}, set()
         srv.nonce = secrets.token_urlsafe(18)
         srv.page = page.replace("__STOP_NONCE__", srv.nonce).encode()
         srv.token = None if loopback else secrets.token_urlsafe(18)
@@ -197,13 +223,36 @@ class PreviewServer:
         self._thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="paramart-preview", daemon=True)
         self._thread.start()
+        self._closing = threading.Lock()
 
     def close(self) -> None:
         """Stop listening and serving (idempotent)."""
-        if self._thread.is_alive():
-            self.server.shutdown()
-            self._thread.join(timeout=5)
-        self.server.server_close()
+        with self._closing:
+            if self._thread.is_alive():
+                self.server.shutdown()
+                self._thread.join(timeout=5)
+            self.server.server_close()
+
+    def close_when_told(self, grace: float) -> threading.Thread | None:
+        """Close once each page polling lately has had the final state, or after ``grace`` s (at
+        most :data:`GRACE`); at once when none is. The wait is a non-daemon thread (returned):
+        the run's last writes overlap it and the process exits once it has closed."""
+        window = 2 * self.server.live.refresh + 1
+        if not self.server.waiting(window):
+            self.close()
+            return None
+        deadline = time.monotonic() + min(grace, GRACE)
+
+        def wait_then_close() -> None:
+            try:
+                while time.monotonic() < deadline and self.server.waiting(window):
+                    time.sleep(0.02)
+            finally:
+                self.close()
+
+        closer = threading.Thread(target=wait_then_close, name="paramart-preview-close")
+        closer.start()
+        return closer
 
     def __enter__(self) -> PreviewServer:
         return self

@@ -2,7 +2,9 @@
 (``paramart.stylize(..., preview=True)``), fed by the run as an observer.
 
 :class:`Watch` is a context manager around the whole run, so the server stops however
-the run ends: finished, stopped (Ctrl-C or the page's Stop button) or crashed.
+the run ends: finished, stopped (Ctrl-C or the page's Stop button) or crashed; a page
+that is watching gets one more refresh (at most 2 s, while the run writes its last
+files) to show which.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ class Watch(Observer):
             if self.cell is not None:
                 self.cell.update(force=True)
         finally:
-            if self.server is not None:
-                self.server.close()
+            if self.server is not None:  # a watching page gets one more refresh to fetch this status
+                self.server.close_when_told(grace=self.live.refresh + 0.5)
             if self._stopped_by_us:
                 STOP.clear()  # a Python caller's next run must not stop at once
