@@ -16,6 +16,9 @@ Safe by default:
 * it stops when the run ends, is stopped or crashes (see :class:`PreviewServer.close`); a
   page that is watching first gets up to :data:`GRACE` seconds to fetch the final state,
   so it says done, stopped or failed (:meth:`PreviewServer.close_when_told`).
+
+Why one file of about 260 lines: the routes, the handler's checks, binding and closing are
+one security boundary, and a reviewer should read them together, top to bottom.
 """
 
 from __future__ import annotations
