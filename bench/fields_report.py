@@ -26,6 +26,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _table(rows: list[dict], objective: str) -> list[str]:
+    """One measurement (objective, size, budget): the last row of each variant, against pixel's."""
     mine = {r["variant"]: r for r in rows if r["objective"] == objective and not r.get("zoom")}
     if "pixel" not in mine:
         return []
@@ -43,40 +44,47 @@ def _table(rows: list[dict], objective: str) -> list[str]:
 
 
 def _zoom(rows: list[dict]) -> list[str]:
+    """Every zoom run (training score, its 8K crops' score, the ratio, against bicubic), then
+    the baselines and the 8K render's cost from the latest run."""
     if not rows:
         return []
+    lines = ["| run | steps | style, training size | style, canvas-sized crops of the 7680x4320 image (median) "
+             "| crops / training | crops / bicubic crops |", "|---|---|---|---|---|---|"]
+    for z in rows:
+        setting = f"hashgrid, zoom.levels=[{z['levels']}], finest {z['finest']}" + (
+            f", {z['extra']}" if z.get("extra") else "")
+        bicubic = f"{z['crops_zoom'] / z['crops_bicubic']:.2f}" if "crops_bicubic" in z else ""
+        budget = re.search(r"_(\d+(?:\.\d+)?)s(?:_|$)", z["zoom_run"])
+        lines.append(f"| {setting}, {budget.group(1) if budget else '?'} CPU-s | {z['steps']} | "
+                     f"{z['train_score']:.3g} | {z['crops_zoom']:.3g} | {z['crops_zoom'] / z['train_score']:.1f}x "
+                     f"| {bicubic} |")
     z = rows[-1]
-    lines = [
-        "| image | style score, training size | style score, canvas-sized crops of the 7680x4320 image (median) |",
-        "|---|---|---|",
-        f"| hashgrid, zoom.levels=[{z['levels']}], finest {z['finest']} ({z['steps']} steps) | "
-        f"{z['train_score']:.3g} | {z['crops_zoom']:.3g} ({z['crops_zoom'] / z['train_score']:.1f}x) |",
-    ]
     if "crops_nozoom" in z:
-        lines.append(f"| hashgrid, no zoom training | {z['train_score_nozoom']:.3g} | {z['crops_nozoom']:.3g} "
-                     f"({z['crops_nozoom'] / z['train_score_nozoom']:.1f}x) |")
+        lines.append(f"| hashgrid, no zoom training | | {z['train_score_nozoom']:.3g} | {z['crops_nozoom']:.3g} "
+                     f"| {z['crops_nozoom'] / z['train_score_nozoom']:.1f}x | |")
     if "crops_bicubic" in z:
-        lines.append(f"| pixel, upscaled bicubically (baseline) | {z['train_score_pixel']:.3g} | "
-                     f"{z['crops_bicubic']:.3g} ({z['crops_bicubic'] / z['train_score_pixel']:.1f}x) |")
-    if "render_wall_s" in z:
+        lines.append(f"| pixel, upscaled bicubically (baseline) | | {z['train_score_pixel']:.3g} | "
+                     f"{z['crops_bicubic']:.3g} | {z['crops_bicubic'] / z['train_score_pixel']:.1f}x | 1 |")
+    timed = [r for r in rows if "render_wall_s" in r]
+    if timed:
+        t = timed[-1]
         lines += ["", f"8K render of the zoom-trained hash grid (`/usr/bin/time -v paramart-render ... width=7680 "
-                      f"height=4320`): **{z['render_wall_s']:.0f} s wall** ({z['render_cpu_s']:.0f} s CPU), "
-                      f"**peak RSS {z['peak_rss_mb']:.0f} MB**."]
-    else:
-        lines += ["", f"8K render cost, extrapolated from {z['render_sampled_tiles']} of its {z['render_tiles']} "
-                      f"tiles of 256 px: **{z['render_cpu_s']:.0f} CPU-seconds** (2 threads)."]
+                      f"height=4320`, idle machine): **{t['render_wall_s']:.0f} s wall** ({t['render_cpu_s']:.0f} s "
+                      f"CPU), **peak RSS {t['peak_rss_mb']:.0f} MB**."]
     return lines
 
 
 def write_report(log: Path, doc: Path, notes: str = "") -> None:
     rows = _rows(log)
     parts = [HEADING, "", notes.strip(), ""] if notes.strip() else [HEADING, ""]
-    for objective, title in (("texture", "Texture of The Starry Night"),
-                             ("transfer", "Style transfer: the cat photo in The Starry Night's style")):
-        table = _table(rows, objective)
-        if table:
-            first = next(r for r in rows if r["objective"] == objective)
-            parts += [f"### {title}, {first['size']} px, {first['seconds']:g} CPU-seconds each", "", *table, ""]
+    budgets = list(dict.fromkeys((r["size"], r["seconds"]) for r in rows))  # in the order measured
+    for size, seconds in budgets:
+        group = [r for r in rows if (r["size"], r["seconds"]) == (size, seconds)]
+        for objective, title in (("texture", "Texture of The Starry Night"),
+                                 ("transfer", "Style transfer: the cat photo in The Starry Night's style")):
+            table = _table(group, objective)
+            if table:
+                parts += [f"### {title}, {size} px, {seconds:g} CPU-seconds each", "", *table, ""]
     zoom = _zoom(_rows(log.with_name("fields_zoom.jsonl")))
     if zoom:
         parts += ["### Zoom training and the 8K render", "", *zoom, ""]

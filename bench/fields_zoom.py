@@ -98,6 +98,8 @@ def main() -> None:
     ap.add_argument("--finest", type=int, default=8192)
     ap.add_argument("--crops", type=int, default=8)
     ap.add_argument("--reuse", action="store_true", help="score the finished zoom run again (no training)")
+    ap.add_argument("--extra", default="", help="more overrides for the zoom run, comma-separated "
+                                                  "(e.g. param.antialias=true)")
     ap.add_argument("--sample-tiles", type=int, default=0,
                     help="instead of the whole 8K render, time this many 256 px tiles of it and extrapolate")
     args = ap.parse_args()
@@ -109,13 +111,14 @@ def main() -> None:
     else:
         costs = fields.calibrate(["hashgrid+zoom"], args.size)
         row = fields.one_run("texture", "hashgrid+zoom", args.size, args.zoom_seconds, costs,
-                             [f"zoom.levels=[{args.levels}]"])
+                             [f"zoom.levels=[{args.levels}]", *filter(None, args.extra.split(","))])
     judge = GatysScore(fields.CONTENT, fields.STYLE, style_size=args.size)
     runs = fields.RUNS
     tag = f"texture_{{}}_{args.size}px_{args.seconds:g}s"
     plain = runs / tag.format("hashgrid")
     pixel = runs / tag.format("pixel") / "final.png"
-    result = {"zoom_run": row["name"], "levels": args.levels, "finest": args.finest, "steps": row["steps"],
+    result = {"zoom_run": row["name"], "levels": args.levels, "finest": args.finest, "extra": args.extra,
+              "steps": row["steps"],
               "train_score": judge(row["png"])["style"]}
     zoom_run = Path(row["png"]).parent
     if args.sample_tiles:

@@ -14,6 +14,7 @@ from PIL import Image
 from paramart.api import compose
 from paramart.errors import ParamartError
 from paramart.objectives.zoom import random_crop
+from paramart.params.cppn import pixel_step
 from paramart.params.prefit import fit_to_image
 from tests.conftest import paramart_cli, sample_tensor
 
@@ -81,6 +82,32 @@ def test_a_zoomed_crop_downsampled_matches_the_whole_render(name):
     h, w = param.size
     there = whole[..., top // 2 : top // 2 + h // 2, left // 2 : left // 2 + w // 2]
     assert (torch.nn.functional.avg_pool2d(crop.detach(), 2) - there).abs().mean() < 0.01
+
+
+def test_antialias_makes_the_canvas_a_larger_render_averaged_down():
+    """Detail far finer than the canvas's pixels (zoom training puts it there): with
+    param.antialias the canvas is close to a 4x render averaged down; without, the fine
+    levels alias into pixel noise (measured: 0.031 vs 0.066 mean absolute error)."""
+    errors = {}
+    for antialias in (False, True):
+        torch.manual_seed(0)
+        param = visible(build("hashgrid", ["param.levels=6", "param.coarsest=8", "param.finest=512",
+                                           f"param.antialias={antialias}", "param.init=none"]))
+        h, w = param.size
+        with torch.no_grad():
+            small, big = param.render(), param.render_region((4 * h, 4 * w), 0, 0, 4 * h, 4 * w)
+        errors[antialias] = (torch.nn.functional.avg_pool2d(big, 4) - small).abs().mean().item()
+    assert errors[True] < 0.6 * errors[False]
+    gains = param.level_gains(pixel_step(param.size, param.size))  # at the canvas's own pixels
+    assert gains[0] == 1 and gains[-1] < 0.2 and (gains[1:] <= gains[:-1]).all()
+    # a checkpoint saved before the key existed renders as it was trained: without it
+    from omegaconf import OmegaConf
+
+    from paramart.params.base import check_param_config
+
+    saved = OmegaConf.to_container(compose(["param=hashgrid"]).param)
+    del saved["antialias"]
+    assert check_param_config(saved)[1]["antialias"] is False
 
 
 @pytest.mark.parametrize("name", ["cppn", "hashgrid"])

@@ -45,6 +45,13 @@ def composite(a: torch.Tensor) -> torch.Tensor:
 ACTIVATIONS = {"composite": (composite, 2), "tanh": (torch.tanh, 1), "sin": (torch.sin, 1)}
 
 
+def pixel_step(train_size: tuple[int, int], size: tuple[int, int]) -> float:
+    """Canvas units between neighbouring pixels of a ``size`` render (see :func:`pixel_coords`)."""
+    h0, w0 = train_size
+    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
+    return min(2 * ey / size[0], 2 * ex / size[1])
+
+
 def pixel_coords(train_size: tuple[int, int], size: tuple[int, int], top: int, left: int,
                  height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(y, x) of the pixel centres of rows ``top:top+height`` and columns ``left:left+width``
@@ -52,10 +59,8 @@ def pixel_coords(train_size: tuple[int, int], size: tuple[int, int], top: int, l
 
     The training canvas covers [-ey, ey] x [-ex, ex] with the longer side +-COORD_RANGE; a
     render covers the largest centred region of it with the render's aspect ratio."""
-    h0, w0 = train_size
     h, w = size
-    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
-    step = min(2 * ey / h, 2 * ex / w)  # canvas units per render pixel
+    step = pixel_step(train_size, size)
     y = (torch.arange(top, top + height, dtype=torch.float32) + 0.5 - h / 2) * step
     x = (torch.arange(left, left + width, dtype=torch.float32) + 0.5 - w / 2) * step
     return y, x

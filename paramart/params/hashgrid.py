@@ -32,7 +32,7 @@ from torch import nn
 from paramart.errors import ParamartError
 from paramart.params.base import ParamConfig, Parameterization, register
 from paramart.params.color import color_matrix, to_rgb
-from paramart.params.cppn import COORD_RANGE, pixel_coords, roll
+from paramart.params.cppn import COORD_RANGE, pixel_coords, pixel_step, roll
 from paramart.params.prefit import PrefitConfig, content_init
 
 #: the spatial hash's primes (Teschner et al. 2003, as in Instant-NGP); the first is 1
@@ -60,6 +60,9 @@ class HashGridConfig(ParamConfig):
     decorrelate: bool = MISSING
     #: wrap every level around the canvas (a seamless, tileable texture)
     periodic: bool = MISSING
+    #: fade out levels whose cells are smaller than a rendered pixel (mip-mapping); the schema's
+    #: default is off, what checkpoints made before the key existed were trained with (the YAML: on)
+    antialias: bool = False
     #: auto (content when there is a content photo) | content | none: pixel-space pre-fit
     init: str = MISSING
     prefit: PrefitConfig = field(default_factory=PrefitConfig)
@@ -85,7 +88,7 @@ class HashGrid(Parameterization):
     def __init__(self, size, init_image: torch.Tensor | None = None, levels: int = 12, features: int = 2,
                  log2_table: int = 14, coarsest: int = 16, finest: int = 1024, depth: int = 2, width: int = 64,
                  init_scale: float = 1e-4, decorrelate: bool = False, periodic: bool = False,
-                 init: str = "auto", prefit=None):
+                 init: str = "auto", prefit=None, antialias: bool = False):
         super().__init__(size)
         if levels < 1 or features < 1 or depth < 0 or width < 1 or not 4 <= log2_table <= 24:
             raise ParamartError("param.levels, features and width must be at least 1, depth at least 0, "
@@ -93,6 +96,7 @@ class HashGrid(Parameterization):
         if not 1 <= coarsest <= finest:
             raise ParamartError(f"param.coarsest={coarsest} and finest={finest}: need 1 <= coarsest <= finest")
         self.periodic = bool(periodic)
+        self.antialias = bool(antialias)
         # a photo does not tile: a periodic image starts from noise, not from a pre-fit
         self.prefit = None if periodic else content_init(init, init_image, prefit)
         h0, w0 = self.size
@@ -127,8 +131,28 @@ class HashGrid(Parameterization):
             return iy * stride + ix
         return (ix * PRIMES[0] ^ iy * PRIMES[1]) % self.tables[level].shape[0]
 
-    def encode(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """(len(y) * len(x), levels * features) interpolated features of the grid ``y`` x ``x``.
+    def level_gains(self, step: float | None) -> torch.Tensor:
+        """Each level's gain for a render whose pixels are ``step`` canvas units apart.
+
+        With ``antialias``, a level whose cells are smaller than a pixel is faded by the
+        pixel's width in cells, ``f``, to ``1 / f``: the spread of an average of ``f x f``
+        independent cells, what a box filter over the pixel would leave of it (mip-mapping,
+        as in Mip-NeRF and Zip-NeRF). A render at the training size then shows the image
+        that a larger render, downsampled, shows: zoom training's fine levels are detail
+        seen when zoomed, not aliasing noise on the canvas. Otherwise every gain is 1."""
+        gains = torch.ones(len(self.cells))
+        if not self.antialias or step is None:
+            return gains
+        h0, w0 = self.size
+        span = 2 * COORD_RANGE * h0 / max(h0, w0)  # the canvas's height in canvas units
+        for level, (ny, _) in enumerate(self.cells):
+            cells_per_pixel = step * ny / span
+            gains[level] = min(1.0, 1.0 / cells_per_pixel)
+        return gains
+
+    def encode(self, y: torch.Tensor, x: torch.Tensor, step: float | None = None) -> torch.Tensor:
+        """(len(y) * len(x), levels * features) interpolated features of the grid ``y`` x ``x``,
+        each level times its :meth:`level_gains` for pixels ``step`` canvas units apart.
 
         All levels' tables are looked up in one ``embedding`` call (its backward is one
         ``index_add``; per-level indexing spent half of a step in ``index_put``)."""
@@ -150,13 +174,15 @@ class HashGrid(Parameterization):
         levels, features = len(self.tables), table.shape[1]
         corners = nn.functional.embedding(torch.stack(indices), table)  # (levels*4, H, W, F)
         mixed = (corners * torch.stack(weights)[..., None]).reshape(levels, 4, *corners.shape[1:]).sum(1)
+        if self.antialias:
+            mixed = mixed * self.level_gains(step).to(mixed)[:, None, None, None]
         return mixed.permute(1, 2, 0, 3).reshape(-1, levels * features)
 
     def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
         """Pixels ``[top:top+height, left:left+width]`` of a ``size`` render, with gradients."""
         device = self.tables[0].device
         y, x = roll(self, *pixel_coords(self.size, tuple(size), top, left, height, width))
-        logits = self.mlp(self.encode(y.to(device), x.to(device)))
+        logits = self.mlp(self.encode(y.to(device), x.to(device), pixel_step(self.size, tuple(size))))
         return to_rgb(logits, self.color, channel_dim=-1).reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, size=None):
