@@ -53,18 +53,20 @@ VARIANTS = {
 OBJECTIVES = {"texture": ["objective=texture"], "transfer": []}
 PREFIT_STEPS = 100
 NOTES = """
-`python bench/fields.py --size 128 --seconds 60` and `python bench/fields_zoom.py --size 128
---seconds 60 --zoom-seconds 60` (raw rows: `bench/results/fields*.jsonl`; run folders in
-`outputs/bench_fields/`; the gallery's `fields/` page shows them). Measured 2026-11-23 on the
-2-core CPU **shared with four other agents' jobs (load average 15-22)**: a 128 px VGG step took
-3-9 s of wall time instead of about 0.06 s. Wall-clock budgets would have measured the
-neighbours, so every run gets the same **60 CPU-seconds** of its own calibrated cost (fastest of
-5 interleaved timings of a VGG step, 0.79 CPU-s, and of each parameterization's
-forward+backward; see the module docstring): pixel 76 Adam steps, hash grid 66, CPPN 56. That
-is far from converged (the issue's feasibility runs had 600-900 steps): these are early-phase
-comparisons. Scores are the independent judge's (`GatysScore`, Caffe VGG-19, lower is better) on
-each run's saved `final.png`; style target The Starry Night at 128 px; content target the cat.
-Adam learning rates: pixel 0.03, fft 0.05, cppn 0.01, fourier_cppn 0.005, hashgrid 0.01. With a
+Reproduce: `python bench/fields.py --size 256 --seconds 180`, `python bench/fields.py --size 128
+--seconds 180 --objectives texture --variants pixel,hashgrid`, `python bench/fields_zoom.py
+--size 128 --seconds 180 --zoom-seconds 180` (raw rows: `bench/results/fields*.jsonl`; run
+folders in `outputs/bench_fields/`; the gallery's `fields/` page shows them). Every run gets the
+same **CPU-time** budget of its own calibrated cost (fastest of 5 interleaved timings of a VGG
+step and of each parameterization's forward+backward, see the module docstring), so the step
+counts, and so the scores, do not depend on what else the machine was doing; at 256 px a VGG
+step costs 1.24 CPU-s, a hash grid 0.50, a CPPN with Fourier features 0.59, the Fourier-CPPN
+1.96. The **128 px / 60 s** tables were measured on 2026-11-23 with the 2-core CPU shared by
+five agents (load 15-22, calibrated VGG step 0.79 CPU-s); the **128 px / 180 s** and **256 px /
+180 s** tables the same day on the idle machine (VGG step 0.31 and 1.24 CPU-s). Scores are the
+independent judge's (`GatysScore`, Caffe VGG-19, lower is better) on each run's saved
+`final.png`; style target The Starry Night at the run's size; content target the cat. Adam
+learning rates: pixel 0.03, fft 0.05, cppn 0.01, fourier_cppn 0.005, hashgrid 0.01. With a
 content photo, coordinate networks other than the faithful ones are first fitted to it (100
 Adam steps, MSE, no VGG), paid from the same budget.
 """
