@@ -37,10 +37,11 @@ paramart experiment=preserve_color "${common[@]}" style=$IMG/the_scream.jpg \
   hydra.run.dir=$RUNS/3-techniques/preserve_color
 paramart experiment=dream "${common[@]}" hydra.run.dir=$RUNS/3-techniques/dream
 
-# 4. a CPPN learned at 128 px, rendered at 3840x2160 (a crop of it goes in the gallery)
-paramart param=cppn objective=texture optim=adam optim.lr=0.01 size=128 steps=200 progress=false \
-  style=$IMG/starry_night.jpg hydra.run.dir=$RUNS/4-cppn-highres
-paramart-render run=$RUNS/4-cppn-highres width=3840 height=2160 out=$RUNS/4-cppn-highres/render_3840x2160.png
+# 4. a zoom-trained hash grid learned at 128 px, rendered at 3840x2160 (a crop of it goes in the
+#    gallery): every step also scores one crop at up to 32x zoom, so the large render has texture
+paramart param=hashgrid objective=texture optim=adam optim.lr=0.01 size=128 steps=200 progress=false \
+  param.finest=4096 "zoom.levels=[1,2,4,8,16,32]" style=$IMG/starry_night.jpg hydra.run.dir=$RUNS/4-hashgrid-zoom
+paramart-render run=$RUNS/4-hashgrid-zoom width=3840 height=2160 out=$RUNS/4-hashgrid-zoom/render_3840x2160.png
 
 paramart-gallery runs=$RUNS out=gallery title="paramart gallery" \
-  "intro='Style transfer, texture synthesis and feature visualisation through four image parameterizations (pixels, Fourier, CPPN, Fourier-CPPN). Inputs: public-domain paintings and CC0 photos.'"
+  "intro='Style transfer, texture synthesis and feature visualisation through five image parameterizations (pixels, Fourier, CPPN with Fourier features, the faithful Fourier-CPPN, hash grids). Inputs: public-domain paintings and CC0 photos.'"
