@@ -121,8 +121,10 @@ def _resume_and_watch_it_finish(run_dir: Path, tmp_path: Path, step: int) -> Non
         proc, url, lines = _start_run(tmp_path / "resumed", tmp_path, f"resume={run_dir}", "steps=100000",
                                       "max_seconds=5", "schedule.scales=null", "schedule.shares=null")
         browser.get(url)
+        # the status turns final first; the closing message follows once the last frame is shown
         _wait(browser, "return ['done', 'stopped', 'failed', 'ended'].includes("
-                       "document.getElementById('status').textContent)")
+                       "document.getElementById('status').textContent) && "
+                       "document.getElementById('message').textContent.includes('preview server has stopped')")
         page = browser.execute_script("return ['status', 'message', 'step', 'caption'].map("
                                       "id => document.getElementById(id).textContent)")
         assert page[0] == "done" and page[1].startswith("Done. "), page
