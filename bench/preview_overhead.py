@@ -36,6 +36,20 @@ SUMMARY = re.compile(r"after (\d+) steps in ([\d.]+) s")
 URL = re.compile(r"watch at (http://\S+)")
 
 
+def look(base: str, frame: int, counts: dict) -> int:
+    """One look by the page: state.json, and frame.png when it changed; the frame now shown."""
+    try:
+        state = json.loads(urllib.request.urlopen(base + "state.json", timeout=5).read())
+        counts["polls"] += 1
+        if state["frame"] != frame:
+            frame = state["frame"]
+            urllib.request.urlopen(f"{base}frame.png?v={frame}", timeout=5).read()
+            counts["frames"] += 1
+    except OSError:
+        pass
+    return frame
+
+
 def poll(lines: list[str], proc: subprocess.Popen, refresh: float, counts: dict) -> None:
     """What the page does: state.json and, when it changed, frame.png, every ``refresh`` s."""
     while proc.poll() is None and not any(URL.search(x) for x in lines):
@@ -45,15 +59,7 @@ def poll(lines: list[str], proc: subprocess.Popen, refresh: float, counts: dict)
         return
     base, frame = urls[0], -1
     while proc.poll() is None:
-        try:
-            state = json.loads(urllib.request.urlopen(base + "state.json", timeout=5).read())
-            counts["polls"] += 1
-            if state["frame"] != frame:
-                frame = state["frame"]
-                urllib.request.urlopen(f"{base}frame.png?v={frame}", timeout=5).read()
-                counts["frames"] += 1
-        except OSError:
-            pass
+        frame = look(base, frame, counts)
         time.sleep(refresh)
 
 
@@ -141,15 +147,7 @@ def interleaved(size: int, blocks: int, block_steps: int) -> dict:
         frame = -1
         while watch.server is not None:
             if on.is_set():
-                try:
-                    state = json.loads(urllib.request.urlopen(watch.server.url + "state.json", timeout=5).read())
-                    counts["polls"] += 1
-                    if state["frame"] != frame:
-                        frame = state["frame"]
-                        urllib.request.urlopen(f"{watch.server.url}frame.png?v={frame}", timeout=5).read()
-                        counts["frames"] += 1
-                except OSError:
-                    pass
+                frame = look(watch.server.url, frame, counts)
             time.sleep(cfg.preview.refresh)
 
     watch.on_frame(0, color.finish(param.render(), stage.content).cpu())

@@ -56,3 +56,15 @@ def tmpfs(where: Path, size: str, readonly: bool = False):
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
+
+
+def visible_pattern(param, out_std: float = 0.5):
+    """Coordinate networks start flat grey: give them a visible pattern (returns ``param``)."""
+    with torch.no_grad():
+        if hasattr(param, "out"):
+            param.out.weight.normal_(0, out_std)
+        for table in getattr(param, "tables", []):
+            table.normal_(0, 1.0)
+        if hasattr(param, "mlp"):
+            param.mlp[-1].weight.normal_(0, 1.0)
+    return param

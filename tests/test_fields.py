@@ -16,7 +16,7 @@ from paramart.errors import ParamartError
 from paramart.objectives.zoom import random_crop
 from paramart.params.cppn import pixel_step
 from paramart.params.prefit import fit_to_image
-from tests.conftest import paramart_cli, sample_tensor
+from tests.conftest import paramart_cli, sample_tensor, visible_pattern
 
 #: MSE to the 48 px cat photo after 60 Adam steps (lr 0.01) of the pre-fit (measured: cppn
 #: 0.0096, cppn + 64 Fourier features 0.0021, hashgrid 0.00008; the start is 0.0275)
@@ -25,18 +25,6 @@ PREFIT = {"cppn": (0.013, []), "cppn_ff": (0.004, ["param.fourier_features=64"])
 
 def build(name, overrides=(), size=(32, 48), init_image=None):
     return instantiate(compose([f"param={name}", *overrides]).param, size=size, init_image=init_image)
-
-
-def visible(param):
-    """Coordinate networks start flat grey: give them a visible pattern."""
-    with torch.no_grad():
-        if hasattr(param, "out"):
-            param.out.weight.normal_(0, 0.5)
-        for table in getattr(param, "tables", []):
-            table.normal_(0, 1.0)
-        if hasattr(param, "mlp"):
-            param.mlp[-1].weight.normal_(0, 1.0)
-    return param
 
 
 @pytest.mark.parametrize("name", sorted(PREFIT))
@@ -73,7 +61,7 @@ def test_a_zoomed_crop_downsampled_matches_the_whole_render(name):
     torch.manual_seed(0)
     # a smooth image: a 2x crop's pixel pairs average to the 1x pixel between them
     extra = ["param.levels=3", "param.coarsest=4", "param.finest=12"] if name == "hashgrid" else []
-    param = visible(build(name, extra))
+    param = visible_pattern(build(name, extra))
     whole = param.render()
     big, top, left = random_crop(param.size, 2.0, torch.Generator().manual_seed(3))
     top, left = top - top % 2, left - left % 2  # on the 1x grid
@@ -91,7 +79,7 @@ def test_antialias_makes_the_canvas_a_larger_render_averaged_down():
     errors = {}
     for antialias in (False, True):
         torch.manual_seed(0)
-        param = visible(build("hashgrid", ["param.levels=6", "param.coarsest=8", "param.finest=512",
+        param = visible_pattern(build("hashgrid", ["param.levels=6", "param.coarsest=8", "param.finest=512",
                                            f"param.antialias={antialias}", "param.init=none"]))
         h, w = param.size
         with torch.no_grad():
@@ -114,7 +102,7 @@ def test_antialias_makes_the_canvas_a_larger_render_averaged_down():
 def test_periodic_images_tile_without_a_seam(name):
     torch.manual_seed(0)
     extra = ["param.periodic=true"] + (["param.fourier_features=16"] if name == "cppn" else [])
-    param = visible(build(name, extra))
+    param = visible_pattern(build(name, extra))
     h, w = param.size
     tile = param.render()
     # the canvas continues into itself: the next tile to the right and below is the same image
@@ -123,7 +111,7 @@ def test_periodic_images_tile_without_a_seam(name):
     seam = (tile[..., :, -1] - tile[..., :, 0]).abs().mean()
     inside = (tile[..., :, 1:] - tile[..., :, :-1]).abs().mean()
     assert seam < 2 * inside
-    plain = visible(build(name, ["param.fourier_features=16"] if name == "cppn" else []))
+    plain = visible_pattern(build(name, ["param.fourier_features=16"] if name == "cppn" else []))
     assert not torch.allclose(plain.render_region((h, w), h, w, h, w), plain.render(), atol=1e-2)
 
 
@@ -161,7 +149,7 @@ def test_render_repeats_a_periodic_run_and_refuses_others(tmp_path):
     torch.manual_seed(0)
     for periodic in (True, False):
         cfg = compose(["param=hashgrid", f"param.periodic={str(periodic).lower()}"]).param
-        param = visible(instantiate(cfg, size=(16, 24), init_image=None))
+        param = visible_pattern(instantiate(cfg, size=(16, 24), init_image=None))
         run = tmp_path / f"run_{periodic}"
         run.mkdir()
         from omegaconf import OmegaConf

@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from paramart.api import compose
 from paramart.params.pixel import EPS, Pixel
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint, save_checkpoint
-from tests.conftest import sample_tensor
+from tests.conftest import sample_tensor, visible_pattern
 
 #: every parameterization the packaged config offers: a new conf/param/NAME.yaml is tested here
 PARAMS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "param").glob("*.yaml"))
@@ -105,24 +105,13 @@ def test_cppn_at_64_and_256_px_downsampled_agree():
     assert (torch.nn.functional.avg_pool2d(large, 4) - small).abs().mean() < 0.005
 
 
-def _randomize_output(param) -> None:
-    """Coordinate networks may start flat grey: give them a visible pattern."""
-    with torch.no_grad():
-        if hasattr(param, "out"):
-            param.out.weight.normal_(0, 0.3)
-        for table in getattr(param, "tables", []):
-            table.normal_(0, 1.0)
-        if hasattr(param, "mlp"):
-            param.mlp[-1].weight.normal_(0, 1.0)
-
-
 @pytest.mark.parametrize("name", TILEABLE)
 def test_coordinate_params_sample_one_continuous_image(name):
     """At 3x the size, every third pixel (from the second) has the centre of a 1x pixel."""
     torch.manual_seed(0)
     param, _ = build(name, size=(40, 56))
     assert param.tileable
-    _randomize_output(param)
+    visible_pattern(param, out_std=0.3)
     small = param.render()
     large = param.render((120, 168))
     assert small.std() > 0.05

@@ -98,3 +98,23 @@ def test_a_new_term_is_one_file_and_one_yaml():
     """The seam's promise, checked on the tree: every term module has its YAML and back."""
     modules = {p.stem for p in Path(REPO / "paramart" / "objectives" / "terms").glob("*.py")} - {"__init__"}
     assert modules == set(TERMS)
+
+
+def test_untiled_content_gradient_is_mse_loss_bit_for_bit(vgg):
+    """Untiled, the content term is torch's mean squared error, in its gradient too: a sum over
+    a count rounds the gradient differently, and the default run's image changed with it."""
+    term, _ = _term("content")
+    photo = sample_tensor("chelsea", 40)
+    term.build(Inputs(vgg, tuple(photo.shape[-2:]), content=photo, styles=[]))
+    layer = term.layers[0]
+    target = vgg(photo, [layer])[layer].float()
+    torch.manual_seed(0)
+    feats = (target + torch.randn_like(target)).requires_grad_(True)
+    ours = term.weighted(term.statistics({layer: feats}, photo))
+    ours.backward()
+    got = feats.grad.clone()
+    feats.grad = None
+    reference = term.weight * term.layer_weights[0] * (
+        torch.nn.functional.mse_loss(feats, target) / term.scale0)
+    reference.backward()
+    assert torch.equal(ours, reference) and torch.equal(got, feats.grad)
