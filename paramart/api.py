@@ -26,7 +26,8 @@ from PIL import Image
 
 from paramart.config import register_configs
 from paramart.errors import ParamartError
-from paramart.io.images import to_pil
+from paramart.io.images import to_pil, to_tensor
+from paramart.io.video import is_video
 from paramart.model.vgg import VGG19
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
 from paramart.outputs.watch import Watch
@@ -42,8 +43,10 @@ from paramart.runner.session import run_stages
 class Result:
     image: torch.Tensor  #: (1, 3, H, W) in [0, 1], on the CPU
     history: History
-    param: Parameterization
+    param: Parameterization | None  #: None for a clip
     out_dir: Path | None
+    #: a clip's result (paramart.video.run.VideoResult) when content= was a video; image is its last frame
+    video: Any = None
 
     @property
     def pil(self) -> Image.Image:
@@ -83,7 +86,15 @@ def run(
     time-lapse, ``losses.png``, ``run.json`` and ``inputs/`` go there. ``observers`` watch
     the run (:class:`paramart.runner.events.Observer`); ``preview=True`` shows it in a
     notebook cell (:mod:`paramart.outputs.notebook`), ``preview.enabled`` on a web page.
+
+    When ``content=`` names a video file or a folder of frames, the clip is styled frame by
+    frame (:mod:`paramart.video`) and ``Result.video`` holds the frames.
     """
+    if content is None and style is None and is_video(cfg.content):
+        from paramart.video.run import run_video
+
+        clip = run_video(cfg, out_dir, load_model, observers)
+        return Result(to_tensor(clip.frames[-1]), History(), None, clip.out_dir, video=clip)
     plan = make_plan(cfg, content, style)
     watch = Watch(plan, out_dir, notebook=preview)  # checks preview.*; serves from the first stage on
     seed_everything(cfg.seed)

@@ -59,6 +59,11 @@ def _paramart(cfg: DictConfig) -> None:
     except KeyboardInterrupt:
         print("paramart: interrupted before anything could be saved", file=sys.stderr)
         sys.exit(130)
+    if result.video is not None:
+        clip = result.video
+        print(f"paramart: {len(clip.frames)} frames in {sum(clip.seconds):.1f} s; wrote {out_dir}/final.gif, "
+              f"final.mp4 (with the video extra) and frames/", file=sys.stderr)
+        return
     last = result.history.last
     summary = f"loss {last.total:.4g} after {last.step} steps in {last.seconds:.1f} s; " if last else ""
     print(f"paramart: {summary}wrote {out_dir}/final.png", file=sys.stderr)

@@ -120,6 +120,43 @@ class TransformsConfig:
 
 
 @dataclass
+class VideoTemporalConfig:
+    #: weight of the temporal term (objective.temporal, paramart/objectives/terms/temporal.py); 0 = off
+    weight: float = MISSING
+
+
+@dataclass
+class VideoConfig:
+    """A clip as content= (paramart/video): which frames, how each is made, what is written."""
+
+    #: frames (frame by frame with optical flow, Ruder et al. 2016) | field (not built yet)
+    method: str = MISSING
+    #: seconds into the clip of the first frame
+    start: float = MISSING
+    #: how many frames; null = to the end (at most max_frames)
+    frames: int | None = MISSING
+    #: frames per second taken from the clip (and of the output); null = the clip's own rate
+    fps: float | None = MISSING
+    #: clips with more frames are refused before decoding the rest
+    max_frames: int = MISSING
+    #: steps of each frame after the first (and after a cut); null = steps // 2
+    later_steps: int | None = MISSING
+    #: start each later frame from the previous result warped by the flow (false: from its content frame)
+    warm_start: bool = MISSING
+    temporal: VideoTemporalConfig = field(default_factory=VideoTemporalConfig)
+    #: OpenCV DIS preset: ultrafast | fast | medium
+    flow: str = MISSING
+    #: a scene cut when fewer pixels than this fraction are reliable under the flow
+    cut_reliable: float = MISSING
+    #: ... or their mean photometric error (in [0, 1]) is above this
+    cut_error: float = MISSING
+    #: also write side_by_side.mp4/.gif (input | result)
+    side_by_side: bool = MISSING
+    #: write final.mp4 (H.264; needs the video extra's imageio-ffmpeg); null = when installed
+    mp4: bool | None = MISSING
+
+
+@dataclass
 class Config:
     #: content image: a path, sample:NAME, or null for texture synthesis
     content: str | None = MISSING
@@ -154,6 +191,8 @@ class Config:
     preview: PreviewConfig = MISSING
     #: zoom-consistent training of coordinate parameterizations (paramart/objectives/zoom.py)
     zoom: ZoomConfig = field(default_factory=ZoomConfig)
+    #: a video file or folder of frames as content= (paramart/video)
+    video: VideoConfig = field(default_factory=VideoConfig)
     # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING

@@ -73,6 +73,10 @@ class Inputs:
     styles: list[torch.Tensor] = field(default_factory=list)  #: style images, (1, 3, h, w) each
     blend: Sequence[float] | None = None  #: style_blend as configured (None: equal)
     masks: list[torch.Tensor] | None = None  #: one (1, 1, H, W) mask per style, or None
+    #: per-run images some terms read, at the canvas size: for a video frame (paramart.video),
+    #: ``previous`` (1, 3, H, W) the previous result warped by the flow and ``previous_weight``
+    #: (1, 1, H, W) where the flow is reliable (terms/temporal.py); empty for stills
+    guides: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def features(self, image: torch.Tensor, layers: Sequence[str], reduce=None) -> dict[str, torch.Tensor]:
         """``image``'s features at ``layers`` (or ``reduce`` of each), computed once under

@@ -39,6 +39,11 @@ class Plan:
     resume: Resume | None
     device: torch.device
     last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
+    #: what the canvas starts from instead of the content photo, (1, 3, H, W) in [0, 1]: a video
+    #: frame's warped previous result (paramart.video); None: the content photo, as for stills
+    init: torch.Tensor | None = None
+    #: per-run images for terms (paramart.objectives.term.Inputs.guides), at the canvas size
+    guides: tuple[tuple[str, torch.Tensor], ...] = ()
 
 
 def resolve_device(name: str) -> torch.device:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from paramart.errors import ParamartError
+from paramart.io.images import resize
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
@@ -87,9 +88,11 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         planned += steps
         stage = build_stage(plan, vgg, longest, steps, color, warp)
         if param is None:
-            param = build_param(cfg.param, stage.size, stage.content).to(plan.device)  # an allow-list
+            # a video frame starts from the previous result warped along the flow (plan.init)
+            start = stage.content if plan.init is None else resize(plan.init, stage.size).to(plan.device)
+            param = build_param(cfg.param, stage.size, start).to(plan.device)  # an allow-list
             if plan.resume is None:  # param.init=content: coordinate networks first fit the photo (no VGG)
-                prefit_to_content(param, stage.content, observers)
+                prefit_to_content(param, start, observers)
         else:
             rescale(param, stage.size)
         objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from paramart.errors import ParamartError
-from paramart.io.images import to_tensor
+from paramart.io.images import resize, to_tensor
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.masks import style_masks
@@ -91,7 +91,8 @@ def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPr
     if cfg.style_masks is not None:
         masks = [m.to(device) for m in style_masks(list(cfg.style_masks), size, cfg.mask_feather,
                                                    cfg.max_input_pixels)]
-    inputs = Inputs(vgg, size, color.content(content), styles, cfg.style_blend, masks)
+    guides = {name: resize(image, size).to(device) for name, image in plan.guides}  # video frames' guides
+    inputs = Inputs(vgg, size, color.content(content), styles, cfg.style_blend, masks, guides)
     before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
     transform = torch.nn.Sequential(*before_vgg) if before_vgg else None
     tiles = tiling.decide(cfg, size, device, vgg.precision, needed_layers(cfg.objective))  # print sizes

@@ -1,0 +1,187 @@
+"""Frame by frame with optical flow (Ruder, Dosovitskiy & Brox 2016, "Artistic style transfer
+for videos"): ``video.method=frames``.
+
+Frame 0 (and the first frame after a scene cut) is styled as a still, with ``steps``. Frame k
+starts from frame k-1's result warped along the backward flow (disoccluded pixels from frame
+k's content, ``video.warm_start``) and adds the short-term temporal term (the masked squared
+difference to that warped result, :mod:`paramart.objectives.terms.temporal`,
+``video.temporal.weight``) with ``video.later_steps``, fewer, as it starts close.
+
+Each frame is one run of the still pipeline (:func:`paramart.runner.plan.make_plan` and
+:func:`paramart.runner.session.run_stages`) with the frame as content, the warped result as
+its start (``Plan.init``) and the temporal target as a guide (``Plan.guides``). The previous
+result is always read back from its saved 8-bit PNG, so a run stopped after frame k and
+resumed (``resume=RUN``) computes frame k+1 from exactly what an unstopped run would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+from PIL import Image
+
+from paramart.io.images import load_image, save_image, to_pil
+from paramart.model.vgg import VGG19
+from paramart.objectives.objective import term_configs
+from paramart.objectives.terms.temporal import TemporalConfig
+from paramart.runner.events import Observer
+from paramart.runner.plan import Plan, make_plan
+from paramart.runner.session import run_stages
+from paramart.runner.signals import Interrupted, stop_requested
+from paramart.video import output
+from paramart.video.flow import Motion, motion, warp
+from paramart.video.setup import VideoPlan
+
+
+class VideoInterrupted(Interrupted):
+    """A video run stopped on a signal; every finished frame is kept in ``out_dir/frames``."""
+
+    def __init__(self, signal_name: str, frame: int, out_dir: Path | None):
+        super().__init__(signal_name, frame, out_dir, saved=out_dir is not None and frame > 0)
+        self.frame = frame
+
+    def message(self) -> str:
+        if self.out_dir is None or self.frame == 0:
+            return f"{self.signal_name} at frame 0: no frame was finished, nothing was saved"
+        return (f"{self.signal_name} at frame {self.frame}: kept frames 0-{self.frame - 1} in "
+                f"{self.out_dir}/{output.FRAMES}; continue with: paramart resume={self.out_dir}")
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def frame_config(cfg: DictConfig, steps: int, temporal: bool) -> DictConfig:
+    """The still run of one frame: its steps, no resume (the video resumes by frames), the
+    temporal term placed as ``objective.temporal`` unless the user placed one."""
+    one = cfg.copy()
+    with open_dict(one):
+        one.steps = steps
+        one.resume = None
+        one.content = None  # the frame is passed as an image
+        one.max_seconds = None
+        if temporal and "temporal" not in term_configs(one.objective):
+            node = OmegaConf.structured(TemporalConfig(weight=float(cfg.video.temporal.weight)))
+            one.objective.temporal = node
+    return one
+
+
+def as_array(image: Image.Image | torch.Tensor) -> np.ndarray:
+    """(H, W, 3) float32 in [0, 1]."""
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return image[0].permute(1, 2, 0).float().numpy()
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    """(H, W, C) -> (1, C, H, W)."""
+    if array.ndim == 2:
+        array = array[..., None]
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).float().contiguous()
+
+
+def warm_start(previous: np.ndarray, content: np.ndarray, move: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """(start, target): the previous result warped along the backward flow, and the start
+    with disoccluded pixels (weight 0) taken from the content frame (Ruder et al. sec. 3.1)."""
+    warped = np.clip(warp(previous, move.backward), 0.0, 1.0)
+    c = move.weight[..., None]
+    return c * warped + (1 - c) * content, warped
+
+
+class FrameRunner:
+    """Styles a clip's frames in order, writing each as it is finished."""
+
+    def __init__(self, video: VideoPlan, vgg: VGG19, out: Path | None, observers: Sequence[Observer] = (),
+                 say: Callable[[str], None] | None = None):
+        self.video, self.vgg, self.out, self.observers = video, vgg, out, observers
+        self.cfg = video.cfg
+        self.say = say or (lambda text: print(text, file=sys.stderr) if self.cfg.progress else None)
+        self.log = output.FrameLog(out, video.terms)
+        self.results: list[Image.Image] = []
+        self.cuts: list[int] = []
+        self.seconds: list[float] = []
+
+    def _resume(self) -> int:
+        """Frames finished by the run named in ``resume=``, copied here; the index to go on from."""
+        run, done = self.video.resume_dir, self.video.resume_frames
+        if run is None or done == 0:
+            return 0
+        for i in range(done):
+            src = output.frame_path(run, i)
+            self.results.append(load_image(str(src)))
+            if self.out is not None and run.resolve() != self.out.resolve():
+                shutil.copyfile(src, output.frame_path(self.out, i))
+        self.log.keep(run, done)
+        self.cuts = [int(r["frame"]) for r in self.log.rows if r.get("cut") == "1"]
+        self.seconds = [float(r["seconds"] or 0) for r in self.log.rows]
+        self.say(f"paramart: resuming {run} at frame {done} of {len(self.video.frames)}")
+        return done
+
+    def run(self) -> list[Image.Image]:
+        if self.out is not None:
+            (self.out / output.FRAMES).mkdir(parents=True, exist_ok=True)
+        start = self._resume()
+        for k in range(start, len(self.video.frames)):
+            name = stop_requested()
+            if name:
+                raise VideoInterrupted(name, k, self.out)
+            try:
+                self.frame(k)
+            except VideoInterrupted:
+                raise
+            except Interrupted as exc:
+                raise VideoInterrupted(exc.signal_name, k, self.out) from None
+        return self.results
+
+    def frame(self, k: int) -> None:
+        t0 = time.perf_counter()
+        cfg, size = self.cfg, self.video.canvas
+        content = self.video.frames[k].resize((size[1], size[0]), Image.Resampling.LANCZOS)
+        move = None
+        if k > 0:
+            previous = self.video.frames[k - 1].resize((size[1], size[0]), Image.Resampling.LANCZOS)
+            move = motion(as_array(previous), as_array(content), cfg.video.flow,
+                          cfg.video.cut_reliable, cfg.video.cut_error)
+        follow = move is not None and not move.cut
+        steps = self.video.later_steps if follow else cfg.steps
+        temporal = follow and float(cfg.video.temporal.weight) > 0
+        plan: Plan = make_plan(frame_config(cfg, steps, temporal), content, None)
+        if follow:
+            # the previous result as saved (8-bit), so that a resumed run sees the same
+            previous_result = as_array(self.results[-1])
+            start, warped = warm_start(previous_result, as_array(content), move)
+            guides = (("previous", as_tensor(warped)), ("previous_weight", as_tensor(move.weight))) if temporal else ()
+            init = as_tensor(start) if cfg.video.warm_start else None
+            plan = dataclasses.replace(plan, init=init, guides=guides)
+        _seed(int(cfg.seed) + k)
+        outcome = run_stages(plan, self.vgg, None, self.observers)
+        result = to_pil(outcome.image)
+        if self.out is not None:
+            save_image(result, output.frame_path(self.out, k))
+            with Image.open(output.frame_path(self.out, k)) as im:
+                result = im.convert("RGB")
+        self.results.append(result)
+        if move is not None and move.cut:
+            self.cuts.append(k)
+        seconds = time.perf_counter() - t0
+        self.seconds.append(seconds)
+        last = outcome.history.last
+        row = {"frame": k, "cut": bool(move is not None and move.cut), "steps": last.step if last else 0,
+               "reliable": round(move.reliable, 4) if move is not None else "", "total": last.total if last else "",
+               "seconds": round(seconds, 3), **(dict(last.terms) if last else {})}
+        self.log.append(row)
+        what = "a cut: restarted" if move is not None and move.cut else ("first" if k == 0 else "warm")
+        self.say(f"paramart: frame {k + 1}/{len(self.video.frames)} ({what}) in {seconds:.1f} s, "
+                 f"loss {row['total']:.4g}" if last else f"paramart: frame {k + 1} done")
+

@@ -1,0 +1,86 @@
+"""``paramart content=CLIP``: a clip styled by the method ``video.method`` names, and its
+run folder written (:mod:`paramart.video.output`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image
+
+from paramart.model.vgg import VGG19
+from paramart.outputs.rundir import param_name, term_facts
+from paramart.runner.events import Observer
+from paramart.runner.plan import Plan, make_plan
+from paramart.video import output
+from paramart.video.frames import FrameRunner, frame_config
+from paramart.video.setup import VideoPlan, make_video_plan
+
+
+@dataclass
+class VideoResult:
+    frames: list[Image.Image]  #: the styled frames, in order
+    fps: float
+    cuts: list[int] = field(default_factory=list)  #: frames that start a new shot
+    seconds: list[float] = field(default_factory=list)  #: wall seconds of each frame
+    out_dir: Path | None = None
+
+
+def plan_video(cfg: DictConfig) -> tuple[VideoPlan, Plan]:
+    """The clip's plan and its first frame's still plan (which checks the rest of the config,
+    styles included), both before any model loads."""
+    video = make_video_plan(cfg)
+    size = video.canvas
+    first = video.frames[0].resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return video, make_plan(frame_config(cfg, cfg.steps, False), first, None)
+
+
+def run_video(cfg: DictConfig, out_dir: str | Path | None, load_model: Callable[[Plan], VGG19],
+              observers: Sequence[Observer] = ()) -> VideoResult:
+    """Style the clip ``cfg.content`` (``video.method=frames``); with ``out_dir``, write its frames
+    as they finish, then ``final.gif``, ``final.mp4``, ``losses.csv`` and ``run.json``."""
+    video, first = plan_video(cfg)
+    out = Path(out_dir) if out_dir is not None else None
+    vgg = load_model(first)
+    runner = FrameRunner(video, vgg, out, observers)
+    frames = runner.run()
+    result = VideoResult(frames, video.fps, runner.cuts, runner.seconds, out)
+    if out is not None:
+        finish(out, video, result, vgg.precision)
+    return result
+
+
+def finish(out: Path, video: VideoPlan, result: VideoResult, precision: str | None) -> None:
+    cfg = video.cfg
+    mp4 = output.mp4_available() if cfg.video.mp4 is None else bool(cfg.video.mp4)
+    output.write_clip(out, "final", result.frames, video.fps, mp4)
+    if cfg.video.side_by_side:
+        output.write_clip(out, "side_by_side", output.side_by_side(video.frames, result.frames), video.fps, mp4)
+    first, later = result.seconds[:1], result.seconds[1:]
+    output.write_facts(out, {
+        "kind": "video",
+        "method": cfg.video.method,
+        "param": param_name(cfg),
+        "content": cfg.content,
+        "style": OmegaConf.to_container(cfg.style) if not isinstance(cfg.style, str | None) else cfg.style,
+        "size": cfg.size,
+        "canvas": list(video.canvas),
+        "frames": len(result.frames),
+        "fps": video.fps,
+        "start": cfg.video.start,
+        "steps": cfg.steps,
+        "later_steps": video.later_steps,
+        "warm_start": cfg.video.warm_start,
+        "temporal_weight": cfg.video.temporal.weight,
+        "flow": cfg.video.flow,
+        "cuts": result.cuts,
+        "seed": cfg.seed,
+        "terms": term_facts(cfg),
+        "seconds_first_frame": round(first[0], 2) if first else None,
+        "seconds_per_later_frame": round(sum(later) / len(later), 2) if later else None,
+        "seconds": round(sum(result.seconds), 2),
+        "precision": precision or cfg.model.precision,
+        "mp4": mp4,
+    })

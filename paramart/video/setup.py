@@ -1,0 +1,113 @@
+"""The video plan: the clip read, every ``video.*`` setting checked, the canvas size fixed and a
+resumed run's finished frames found, before any model loads (one :class:`ParamartError` line
+for anything wrong)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig
+from PIL import Image
+
+from paramart.errors import ParamartError
+from paramart.io.video import read_clip
+from paramart.objectives.objective import term_configs
+from paramart.runner.plan import canvas_size
+from paramart.video import output
+from paramart.video.flow import PRESETS
+
+METHODS = ("frames", "field")
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    cfg: DictConfig
+    frames: tuple[Image.Image, ...]  #: the input frames, full size
+    fps: float
+    canvas: tuple[int, int]  #: (height, width) of every output frame
+    later_steps: int
+    terms: tuple[str, ...]  #: the loss columns of losses.csv
+    resume_dir: Path | None = None
+    resume_frames: int = 0  #: frames already finished there
+
+
+def _number(key: str, value, low: float, high: float | None = None, whole: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and value >= low and (high is None or value <= high) and (not whole or float(value).is_integer())
+    if not ok:
+        span = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+        raise ParamartError(f"{key}={value} must be {'a whole number' if whole else 'a number'} {span}")
+
+
+def check_settings(cfg: DictConfig) -> int:
+    """Check ``video.*``; return the later frames' steps."""
+    v = cfg.video
+    if v.method not in METHODS:
+        raise ParamartError(f"video.method={v.method} is not one of {', '.join(METHODS)}")
+    if v.method == "field":
+        raise ParamartError("video.method=field (one spatio-temporal field for the whole clip) is not built yet; "
+                            "use video.method=frames")
+    _number("video.start", v.start, 0)
+    if v.frames is not None:
+        _number("video.frames", v.frames, 1, whole=True)
+    if v.fps is not None:
+        _number("video.fps", v.fps, 0.01, 1000)
+    _number("video.max_frames", v.max_frames, 1, whole=True)
+    _number("video.temporal.weight", v.temporal.weight, 0)
+    _number("video.cut_reliable", v.cut_reliable, 0, 1)
+    _number("video.cut_error", v.cut_error, 0, 1)
+    if v.flow not in PRESETS:
+        raise ParamartError(f"video.flow={v.flow} is not a DIS preset; use {', '.join(PRESETS)}")
+    if v.frames is not None and v.frames > v.max_frames:
+        raise ParamartError(f"video.frames={v.frames} is over video.max_frames={v.max_frames}; raise video.max_frames=")
+    later = cfg.steps // 2 if v.later_steps is None else v.later_steps
+    _number("video.later_steps", later, 1, whole=True)
+    if cfg.max_seconds is not None:
+        raise ParamartError("max_seconds= is a still's time budget; for a clip set steps= and video.later_steps=")
+    return int(later)
+
+
+def _resumed(cfg: DictConfig, canvas: tuple[int, int], total: int) -> tuple[Path | None, int]:
+    if not cfg.resume:
+        return None, 0
+    run = Path(str(cfg.resume)).expanduser()
+    run = run.parent if run.is_file() else run
+    if not (run / output.FRAMES).is_dir():
+        raise ParamartError(f"resume={cfg.resume}: no {output.FRAMES}/ folder there; give the folder of a video run")
+    done = output.finished_frames(run)
+    if done > total:
+        raise ParamartError(f"resume={cfg.resume} has {done} frames, more than this clip's {total}; "
+                            "use the same video.start, video.frames and video.fps")
+    for i in range(done):
+        try:
+            with Image.open(output.frame_path(run, i)) as im:
+                size = (im.height, im.width)
+                im.verify()
+        except Exception:
+            raise ParamartError(f"resume={cfg.resume}: {output.frame_path(run, i)} is damaged; delete it and the "
+                                "frames after it, then resume") from None
+        if size != tuple(canvas):
+            raise ParamartError(f"resume={cfg.resume}: its frames are {size[1]}x{size[0]} px but this run's are "
+                                f"{canvas[1]}x{canvas[0]}; use the same size= as the run you resume")
+    return run, done
+
+
+def make_video_plan(cfg: DictConfig) -> VideoPlan:
+    """Everything about the clip, checked, before any model loads."""
+    later = check_settings(cfg)
+    try:
+        import av  # noqa: F401  (decoding)
+        import cv2  # noqa: F401  (optical flow)
+    except ImportError as exc:
+        raise ParamartError(f"content={cfg.content} is a video, which needs the video extra ({exc.name} is "
+                            "missing): pip install 'paramart[video]'") from None
+    v = cfg.video
+    clip = read_clip(str(cfg.content), start=float(v.start), frames=v.frames, fps=v.fps,
+                     max_frames=int(v.max_frames), max_pixels=int(cfg.max_input_pixels))
+    canvas = canvas_size(clip.frames[0], cfg.size)
+    names = [n for n, node in term_configs(cfg.objective).items() if n != "temporal" and float(node.weight) > 0]
+    terms = (*names, "temporal")
+    run, done = _resumed(cfg, canvas, len(clip.frames))
+    return VideoPlan(cfg, clip.frames, clip.fps, canvas, later, terms, run, done)
