@@ -103,8 +103,9 @@ class FrameRunner:
     """Styles a clip's frames in order, writing each as it is finished."""
 
     def __init__(self, video: VideoPlan, vgg: VGG19, out: Path | None, observers: Sequence[Observer] = (),
-                 say: Callable[[str], None] | None = None):
+                 say: Callable[[str], None] | None = None, styles: Sequence[Image.Image] | None = None):
         self.video, self.vgg, self.out, self.observers = video, vgg, out, observers
+        self.styles = list(styles) if styles else None  # decoded once, by the first frame's plan
         self.cfg = video.cfg
         self.say = say or (lambda text: print(text, file=sys.stderr) if self.cfg.progress else None)
         self.log = output.FrameLog(out, video.terms)
@@ -156,7 +157,7 @@ class FrameRunner:
         follow = move is not None and not move.cut
         steps = self.video.later_steps if follow else cfg.steps
         temporal = follow and float(cfg.video.temporal.weight) > 0
-        plan: Plan = make_plan(frame_config(cfg, steps, temporal), content, None)
+        plan: Plan = make_plan(frame_config(cfg, steps, temporal), content, self.styles)
         if follow:
             # the previous result as saved (8-bit), so that a resumed run sees the same
             previous_result = as_array(self.results[-1])

@@ -44,7 +44,7 @@ def run_video(cfg: DictConfig, out_dir: str | Path | None, load_model: Callable[
     video, first = plan_video(cfg)
     out = Path(out_dir) if out_dir is not None else None
     vgg = load_model(first)
-    runner = FrameRunner(video, vgg, out, observers)
+    runner = FrameRunner(video, vgg, out, observers, styles=first.styles)
     frames = runner.run()
     result = VideoResult(frames, video.fps, runner.cuts, runner.seconds, out)
     if out is not None:
