@@ -17,8 +17,10 @@ each), ``warm`` (warm start from the warped previous result, no temporal term),
 ``temporal`` (warm start + temporal term: the default), and ``temporal_equal`` (the default
 with ``steps`` on every frame, to compare with ``independent`` at the same steps per frame).
 
-    python bench/video.py --size 128 --start 4.0 --frames 20 --steps 100
-    python bench/video.py --report bench/results/video_128.json    # the table for docs/benchmarks.md
+    python bench/video.py --size 128 --start 4.2 --frames 16 --steps 40 --variants temporal independent warm
+    python bench/video.py --size 128 --start 4.2 --frames 16 --steps 40 --variants temporal_equal \
+        --out bench/results/video_128_equal.json
+    python bench/video.py --report bench/results/video_128.json bench/results/video_128_equal.json  # the table
 """
 
 from __future__ import annotations
@@ -127,9 +129,9 @@ def measure(args) -> None:
                                         "input_e_warp": warping_error(inputs, inputs)[0], "rows": rows}, indent=1))
 
 
-def report(path: Path) -> None:
-    data = json.loads(path.read_text())
-    rows = {r["variant"]: r for r in data["rows"]}
+def report(paths: list[Path]) -> None:
+    data = json.loads(paths[0].read_text())
+    rows = {r["variant"]: r for path in paths for r in json.loads(path.read_text())["rows"]}
     base = rows.get("independent")
     print(f"input clip's own E_warp: {data['input_e_warp']:.5f}\n")
     print("| variant | E_warp | x independent | style (median) | x indep. | content (median) | x indep. "
@@ -144,6 +146,25 @@ def report(path: Path) -> None:
               f"{later:.1f} | {later / r['first_seconds']:.2f} |")
 
 
+def strip(paths: list[Path], out: Path, columns: list[int]) -> None:
+    """A figure: the input frames and each variant's, one row each, at ``columns``."""
+    data = json.loads(paths[0].read_text())
+    args = data["args"]
+    variants = [r for path in paths for r in json.loads(path.read_text())["rows"]]
+    rows = [Path(r["run"]) for r in variants]
+    first = Image.open(rows[0] / "frames" / "00000.png")
+    w, h = first.size
+    clip = read_clip(args["clip"], start=float(args["start"]), frames=int(args["frames"]))
+    inputs = [f.resize((w, h), Image.Resampling.LANCZOS) for f in clip.frames]
+    sheet = Image.new("RGB", (w * len(columns), h * (len(rows) + 1)), "white")
+    for j, k in enumerate(columns):
+        sheet.paste(inputs[k], (j * w, 0))
+        for i, run in enumerate(rows):
+            sheet.paste(Image.open(run / "frames" / f"{k:05d}.png").convert("RGB"), (j * w, (i + 1) * h))
+    sheet.save(out)
+    print("rows: input, " + ", ".join(r["variant"] for r in variants) + f"; frames {columns}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clip", type=Path, default=CLIP)
@@ -156,8 +177,13 @@ def main() -> None:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--extra", nargs="*", default=[], help="more overrides for every variant")
     p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--report", type=Path, default=None)
+    p.add_argument("--report", type=Path, nargs="+", default=None, help="result files to tabulate together")
+    p.add_argument("--strip", type=Path, default=None, help="with --report: write a figure of frames")
+    p.add_argument("--columns", type=int, nargs="+", default=[8, 9, 10, 11, 12])
     args = p.parse_args()
+    if args.report and args.strip:
+        strip(args.report, args.strip, args.columns)
+        return
     if args.report:
         report(args.report)
         return
