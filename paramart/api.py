@@ -24,7 +24,7 @@ from hydra import initialize_config_module
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.config import register_configs
+from paramart.config import store_schemas
 from paramart.errors import ParamartError
 from paramart.io.images import to_pil, to_tensor
 from paramart.io.video import is_video
@@ -37,6 +37,16 @@ from paramart.runner.loop import History
 from paramart.runner.memory import explain_out_of_memory
 from paramart.runner.plan import ImageInput, Plan, make_plan
 from paramart.runner.session import run_stages
+
+
+def register_configs() -> None:
+    """Every schema in Hydra's ConfigStore: the top level's, each parameterization's and each
+    loss term's (their packages register them on import). Call before composing a config."""
+    import paramart.objectives.terms  # noqa: F401  (each term registers its schema)
+    import paramart.params  # noqa: F401  (each parameterization registers its schema)
+    import paramart.runner.optimizers  # noqa: F401  (the optimisers' schemas)
+
+    store_schemas()
 
 
 @dataclass

@@ -12,9 +12,9 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from paramart.errors import ParamartError
+from paramart.geometry import canvas_size
 from paramart.io.video import read_clip
 from paramart.objectives.objective import term_configs
-from paramart.runner.plan import canvas_size
 from paramart.video import output
 from paramart.video.flow import PRESETS
 

@@ -34,6 +34,7 @@ class Temporal(Term):
     # The target is a whole-canvas image; tiles would each need its crop (not built: video
     # frames are small enough to score whole).
     decomposable = False
+    reads_vgg = False  # it compares the canvas itself
 
     def active(self, inputs: Inputs) -> bool:
         return self.weight > 0 and "previous" in inputs.guides
