@@ -32,7 +32,6 @@ class Clip:
     fps: float  #: frames per second of ``frames``
     source: str
     start: float  #: seconds into the source of the first frame
-    cuts: tuple[int, ...] = ()  #: filled in by the flow stage, not here
 
 
 def _is_animated_gif(path: Path) -> bool:
