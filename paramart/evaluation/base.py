@@ -34,6 +34,7 @@ class Losses:
     run_backward: Callable[[], None]
 
     def backward(self) -> None:
+        """Run the backward pass this evaluation prepared (autograd, or the tiled passes 2-4); once only."""
         self.run_backward()
 
 

@@ -50,6 +50,7 @@ def reach_and_stride(layer: str) -> tuple[int, int]:
 
 
 def stride(layer: str) -> int:
+    """The stride ``J`` of ``layer`` in canvas px per position: 1, 2, 4, 8, 16 or 32 (after 0-5 poolings)."""
     return reach_and_stride(layer)[1]
 
 
@@ -64,6 +65,7 @@ def halo(deepest: str | None) -> int:
 
 
 def alignment(deepest: str | None) -> int:
+    """The px multiple a tile's core must start on: ``deepest``'s stride, or 1 with no VGG layer (None)."""
     return 1 if deepest is None else stride(deepest)
 
 
@@ -85,10 +87,13 @@ class Tile:
 
     @property
     def input_slice(self) -> tuple[slice, slice]:
+        """(rows, columns) slices of the canvas that make the tile's input (core plus halo),
+        for ``image[..., *slices]``."""
         return slice(self.in_top, self.in_bottom), slice(self.in_left, self.in_right)
 
     @property
     def input_size(self) -> tuple[int, int]:
+        """(height, width) of the tile's input in px (core plus halo, clipped to the canvas)."""
         return self.in_bottom - self.in_top, self.in_right - self.in_left
 
 

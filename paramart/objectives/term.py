@@ -95,6 +95,9 @@ class Inputs:
 
 
 def split_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    """Per-layer weights for ``layers``: ``weights`` as floats, or equal weights summing to 1 when
+    ``weights`` is None ([] for no layers). Raises :class:`ParamartError` when ``weights`` and
+    ``layers`` differ in length (``layer_weights`` vs ``layers`` in the term's config)."""
     if weights is None:
         return [1.0 / len(layers)] * len(layers) if layers else []
     if len(weights) != len(layers):
@@ -157,7 +160,18 @@ class Term(nn.Module):
     def statistics(self, feats: dict[str, torch.Tensor], image: torch.Tensor, window: Any = None) -> Stats:
         """Sums over the positions of ``window`` (the whole canvas when None) of what
         :meth:`value` needs; ``feats`` are the canvas's features at :attr:`layers`, ``image``
-        the canvas as the terms see it (untransformed)."""
+        the canvas as the terms see it (untransformed).
+
+        The keys contract: a flat ``{key: tensor}`` whose keys the term chooses (by convention
+        ``LAYER.WHAT``, e.g. ``conv4_2.sse``) and only its own :meth:`value` / :meth:`parts`
+        read. With a ``window`` (:class:`paramart.evaluation.window.Window`) every value must be
+        a *sum over the window's core positions* (a sum of squares, of co-activations, a count
+        of positions), because :class:`paramart.evaluation.tiled.Tiled` adds the tiles'
+        statistics key by key (in float64) and calls :meth:`value` once on the totals; the same
+        keys must come back from every tile. With ``window`` None the term may return any
+        whole-canvas summary its :meth:`value` understands (:class:`Content` returns the mean
+        squared error itself). A term that cannot keep this sets ``decomposable = False``.
+        Each term class's docstring lists its keys."""
         raise NotImplementedError
 
     def parts(self, stats: Stats) -> list[tuple[tuple[float, ...], torch.Tensor]] | None:
@@ -179,4 +193,6 @@ class Term(nn.Module):
         return self.weight * self.value(stats) if parts is None else combine(self.weight, parts)
 
     def forward(self, feats: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        """The unweighted loss of the whole canvas (``value(statistics(feats, image))``), a 0-d tensor;
+        the objective calls :meth:`statistics` and :meth:`weighted` instead."""
         return self.value(self.statistics(feats, image))
