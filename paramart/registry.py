@@ -61,6 +61,7 @@ class Registry:
         return dict(self._entries)
 
     def names(self) -> list[str]:
+        """The registered short names (``pixel``, ``gram`` ...), sorted; listed in error messages."""
         return sorted(e.name for e in self._entries.values())
 
     def entry(self, config: Any, where: str) -> Entry:
