@@ -35,9 +35,11 @@ ASSETS = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)
 
 @dataclass
 class Figure:
-    src: str
-    alt: str
-    caption: str | None = None
+    """One image on a gallery page: its path inside the site, its alt text and an optional caption (plain text)."""
+
+    src: str  #: the image's path inside the site (``pieces/SLUG/NAME``)
+    alt: str  #: its alt text
+    caption: str | None = None  #: shown under it; None for none
 
 
 @dataclass
