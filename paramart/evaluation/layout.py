@@ -75,15 +75,15 @@ class Tile:
     tile's) and the input it is cut from, ``[in_top:in_bottom, in_left:in_right]`` (core plus
     halo, clipped to the canvas). ``canvas`` is (height, width)."""
 
-    top: int
-    bottom: int
-    left: int
-    right: int
-    in_top: int
-    in_bottom: int
-    in_left: int
-    in_right: int
-    canvas: tuple[int, int]
+    top: int  #: first row of the core, canvas px
+    bottom: int  #: one past the core's last row
+    left: int  #: first column of the core
+    right: int  #: one past the core's last column
+    in_top: int  #: first row of the input (core minus the halo, at least 0)
+    in_bottom: int  #: one past the input's last row (at most the canvas height)
+    in_left: int  #: first column of the input
+    in_right: int  #: one past the input's last column (at most the canvas width)
+    canvas: tuple[int, int]  #: (height, width) of the whole canvas, px
 
     @property
     def input_slice(self) -> tuple[slice, slice]:

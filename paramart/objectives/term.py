@@ -72,7 +72,7 @@ def register(name: str, schema: type) -> None:
 class Inputs:
     """What terms build their targets from, at one canvas size."""
 
-    vgg: VGG19
+    vgg: VGG19  #: the network the targets are computed with (the run's, configured)
     size: tuple[int, int]  #: (height, width) of the canvas
     content: torch.Tensor | None = None  #: the content photo as VGG sees it, (1, 3, H, W)
     styles: list[torch.Tensor] = field(default_factory=list)  #: style images, (1, 3, h, w) each

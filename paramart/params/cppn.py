@@ -70,6 +70,7 @@ class CPPNConfig(ParamConfig):
     decorrelate: bool = False
     #: auto (pre-fit to the content photo when there is one) | content | none
     init: str = "auto"
+    #: the pre-fit to the content photo (steps, seconds, lr) when ``init`` asks for it
     prefit: PrefitConfig = field(default_factory=PrefitConfig)
 
 

@@ -68,6 +68,7 @@ class HashGridConfig(ParamConfig):
     antialias: bool = False
     #: auto (content when there is a content photo) | content | none: pixel-space pre-fit
     init: str = MISSING
+    #: the pre-fit to the content photo (steps, seconds, lr) when ``init`` asks for it
     prefit: PrefitConfig = field(default_factory=PrefitConfig)
 
 
