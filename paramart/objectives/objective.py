@@ -53,8 +53,9 @@ class Objective(nn.Module):
         return self.vgg(seen, self.layers)
 
     def statistics(self, image: torch.Tensor, window: Any = None) -> dict[str, Stats]:
-        """``{term name: its statistics}`` of ``image`` over ``window`` (the whole canvas when None),
-        from one VGG pass; ``image`` is the tile's input (core + halo) when ``window`` is given."""
+        """``{term name: its statistics}`` of the (1, 3, H, W) ``image`` in [0, 1], from one VGG pass.
+        ``window`` is handed to the terms as it is, but the features are not cut to its core here
+        (:meth:`paramart.evaluation.tiled.Tiled.tile_statistics` does that itself): call with None."""
         feats = self.features(image)
         return {name: term.statistics(feats, image, window) for name, term in self.terms.items()}
 

@@ -164,14 +164,16 @@ class Term(nn.Module):
 
         The keys contract: a flat ``{key: tensor}`` whose keys the term chooses (by convention
         ``LAYER.WHAT``, e.g. ``conv4_2.sse``) and only its own :meth:`value` / :meth:`parts`
-        read. With a ``window`` (:class:`paramart.evaluation.window.Window`) every value must be
-        a *sum over the window's core positions* (a sum of squares, of co-activations, a count
-        of positions), because :class:`paramart.evaluation.tiled.Tiled` adds the tiles'
-        statistics key by key (in float64) and calls :meth:`value` once on the totals; the same
-        keys must come back from every tile. With ``window`` None the term may return any
-        whole-canvas summary its :meth:`value` understands (:class:`Content` returns the mean
-        squared error itself). A term that cannot keep this sets ``decomposable = False``.
-        Each term class's docstring lists its keys."""
+        read. With a ``window`` (:class:`paramart.evaluation.window.Window`), ``feats`` are
+        already cut to the window's core at each layer's stride, ``image`` is the tile's input
+        (core plus halo; ``window.core`` cuts it), and every value must be a *sum over the
+        window's core positions* (a sum of squares, of co-activations, a count of positions):
+        :class:`paramart.evaluation.tiled.Tiled` adds the tiles' statistics key by key (in
+        float64) and calls :meth:`value` once on the totals, so the same keys must come back
+        from every tile. With ``window`` None the term may return any whole-canvas summary its
+        :meth:`value` understands (:class:`paramart.objectives.terms.content.Content` returns
+        the mean squared error itself). A term that cannot keep this sets ``decomposable =
+        False`` (tiling is then refused). Each term class's docstring lists its keys."""
         raise NotImplementedError
 
     def parts(self, stats: Stats) -> list[tuple[tuple[float, ...], torch.Tensor]] | None:

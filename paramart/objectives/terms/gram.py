@@ -66,7 +66,7 @@ def energy(stats: Stats, s: int, layer: str) -> torch.Tensor:
 
 
 class GramStyle(Term):
-    """Style loss as Gram matrices (Gatys et al. 2016, eq. 3-5): at each layer the squared
+    """Style loss as Gram matrices (Gatys et al. 2016, eq. 3-5): at each layer the mean squared
     difference of the canvas's and the style's (C, C) Gram matrices, both averaged over
     positions (:func:`gram_matrix`), divided by the target's mean square, summed with the layer
     weights. With ``style_masks``, guided Gram matrices (Gatys et al. 2017), one per style region,
