@@ -65,7 +65,7 @@ class VGG19(nn.Module):
         layers = {}
         in_ch = 3
         for name in LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]:
-            block = int(name[4] if name.startswith("conv") or name.startswith("relu") else name[4])
+            block = int(name[4])  # conv3_2, relu3_2, pool3 -> 3
             if name.startswith("conv"):
                 layers[name] = nn.Conv2d(in_ch, _CHANNELS[block], 3, padding=1)
                 in_ch = _CHANNELS[block]
