@@ -15,6 +15,7 @@ from paramart.runner.events import Progress
 
 
 def columns(names: list[str]) -> list[str]:
+    """The ``losses.csv`` header for the term ``names``: ``step, total, *names, seconds``."""
     return ["step", "total", *names, "seconds"]
 
 
@@ -35,6 +36,8 @@ class LossLog:
         atomic_write(self.path, lambda tmp: Path(tmp).write_text(text.getvalue()))
 
     def append(self, entry: Progress) -> None:
+        """Append ``entry``'s row (floats as ``%.6g``) as one line. Raises :class:`WriteError` (one line)
+        when the file cannot be written (a full disk, a read-only folder)."""
         if self.path is None:
             return
         values = entry.row(self.names)

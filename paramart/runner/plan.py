@@ -30,13 +30,16 @@ ImageInput = str | Image.Image
 
 @dataclass(frozen=True)
 class Plan:
-    cfg: DictConfig
+    """A checked run: the config, the opened input images (8-bit RGB, no larger than
+    ``max_input_pixels``) and what follows from them; made by :func:`make_plan` before any model loads."""
+
+    cfg: DictConfig  #: the run's config, validated (:func:`paramart.runner.validate.validate`)
     content: Image.Image | None  #: None for texture synthesis
-    styles: tuple[Image.Image, ...]
+    styles: tuple[Image.Image, ...]  #: the style images, in config order; () for none
     canvas: tuple[int, int]  #: (height, width) at full size
     schedule: tuple[tuple[int, int], ...]  #: (longest side, steps) of each stage
-    resume: Resume | None
-    device: torch.device
+    resume: Resume | None  #: the checkpoint to continue (``resume=``), checked; None for a new run
+    device: torch.device  #: where the run computes (``device=auto`` resolved)
     last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
     #: what the canvas starts from instead of the content photo, (1, 3, H, W) in [0, 1]: a video
     #: frame's warped previous result (paramart.video); None: the content photo, as for stills
@@ -46,6 +49,7 @@ class Plan:
 
 
 def as_list(value: Any) -> list:
+    """``value`` as a list: [] for None, ``[value]`` for one path or image, else ``list(value)``."""
     if value is None:
         return []
     if isinstance(value, str | Image.Image):
@@ -54,6 +58,8 @@ def as_list(value: Any) -> list:
 
 
 def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
+    """A PIL image as RGB, or the image file or sample at ``image`` loaded as 8-bit RGB. Raises
+    :class:`ParamartError` for a missing, unreadable or larger than ``max_pixels`` file."""
     return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
 
 
