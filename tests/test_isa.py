@@ -4,6 +4,7 @@ bf16 only with native bf16 instructions that oneDNN may use."""
 import json
 
 import pytest
+import torch
 
 from paramart.model.isa import CpuIsa
 from tests.conftest import paramart_cli
@@ -39,3 +40,17 @@ def test_auto_precision_on_a_cpu_capped_at_avx2_is_float32(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     info = json.loads((run_dir / "run.json").read_text())
     assert info["precision"] == "fp32"
+
+
+def test_gram_backward_in_one_product_is_autograds_gradient():
+    """The Gram term's own backward, (dG + dG^T) F, against autograd's two products."""
+    from paramart.objectives.terms.gram import _Gram, gram_matrix
+
+    torch.manual_seed(0)
+    assert torch.autograd.gradcheck(_Gram.apply, (torch.randn(1, 6, 35, dtype=torch.float64, requires_grad=True),))
+    f = torch.randn(1, 6, 5, 7, requires_grad=True)
+    weights = torch.randn(1, 6, 6)
+    (gram_matrix(f) * weights).sum().backward()
+    flat = f.detach().reshape(1, 6, 35).requires_grad_()
+    (torch.bmm(flat, flat.transpose(1, 2)) / 35 * weights).sum().backward()
+    assert torch.allclose(f.grad.reshape(1, 6, 35), flat.grad, rtol=1e-5, atol=1e-6)
