@@ -96,11 +96,13 @@ def main() -> None:
         for s in steppers.values():
             s.closure()  # warm-up
         times: dict[str, list[float]] = {k: [] for k in steppers}
+        cpu: dict[str, list[float]] = {k: [] for k in steppers}
         for _ in range(a.repeats):
             for k, s in steppers.items():
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 s.closure()
                 times[k].append(time.perf_counter() - t)
+                cpu[k].append(time.process_time() - c)
         for k, s in steppers.items():
             sec = statistics.median(times[k])
             precision = s.vgg.precision
@@ -108,10 +110,16 @@ def main() -> None:
             row = {"size": size, "canvas": list(s.size), "variant": k, "precision": precision,
                    "channels_last": s.vgg.channels_last, "gflop": flops[k] / 1e9, "s_per_eval": sec,
                    "runs": times[k], "gflops": flops[k] / 1e9 / sec, "peak_gflops": peak,
-                   "fraction_of_peak": flops[k] / 1e9 / sec / peak}
+                   "fraction_of_peak": flops[k] / 1e9 / sec / peak,
+                   # on a shared machine: FLOPs per second of CPU this process got, against one
+                   # core's peak (what the cores did while they ran this evaluation)
+                   "cpu_s_per_eval": statistics.median(cpu[k]),
+                   "fraction_of_core_peak_per_cpu_second":
+                       flops[k] / 1e9 / statistics.median(cpu[k]) / (peak / cores)}
             results["rows"].append(row)
             print(f"{size}px {s.size} {k:14s} {precision} {row['gflop']:.1f} GFLOP/eval {sec:.3f} s "
-                  f"{row['gflops']:.1f} GFLOP/s = {100 * row['fraction_of_peak']:.1f}% of {peak:.0f}", flush=True)
+                  f"{row['gflops']:.1f} GFLOP/s = {100 * row['fraction_of_peak']:.1f}% of {peak:.0f}; "
+                  f"per CPU-second {100 * row['fraction_of_core_peak_per_cpu_second']:.1f}% of a core's", flush=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -126,12 +126,14 @@ def main() -> None:
         for _ in range(a.warmup):
             r.step()
     times: dict[str, list[float]] = {k: [] for k in runners}
+    cpu: dict[str, list[float]] = {k: [] for k in runners}
     for _ in range(a.blocks):
         for name, r in runners.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(a.block):
                 r.step()
             times[name].append((time.perf_counter() - t) / a.block)
+            cpu[name].append((time.process_time() - c) / a.block)
     ref = "pastiche" if "pastiche" in times else "paramart default"
     base_s = statistics.median(times[ref])
     info["loadavg_end"] = os.getloadavg()
@@ -140,9 +142,15 @@ def main() -> None:
         med = statistics.median(ts)
         # each block against the reference's block of the same round (a slow spell hits both)
         paired = statistics.median(t / r for t, r in zip(ts, times[ref]))
-        rows.append({"tool": name, "s_per_step": med, "blocks": ts, "ratio": med / base_s, "paired_ratio": paired})
+        # CPU seconds the process used per step: on a shared machine, the work a step takes
+        # (with one thread, waiting for a core does not count)
+        cpu_med = statistics.median(cpu[name])
+        cpu_ratio = cpu_med / statistics.median(cpu[ref])
+        rows.append({"tool": name, "s_per_step": med, "blocks": ts, "ratio": med / base_s, "paired_ratio": paired,
+                     "cpu_s_per_step": cpu_med, "cpu_blocks": cpu[name], "cpu_ratio": cpu_ratio})
         print(f"{a.size}px {a.optim} {name:40s} {med:.3f} s/step  x{med / base_s:.2f} of {ref} "
-              f"(paired x{paired:.2f})  [{', '.join(f'{t:.3f}' for t in ts)}]", flush=True)
+              f"(paired x{paired:.2f}); CPU {cpu_med:.3f} s x{cpu_ratio:.2f}  "
+              f"[{', '.join(f'{t:.3f}' for t in ts)}]", flush=True)
     print(json.dumps(info))
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -153,14 +153,17 @@ def peer_cmd(a, content: Path | None, style: Path, out: Path) -> tuple[list[str]
     return [a.peer_python, "-m", "style_transfer.cli", *args], env
 
 
+#: experiment=multiscale's schedule (its size and steps are this bench's)
+MULTISCALE = ["schedule.scales=[0.25,0.5,1]", "schedule.shares=[0.5,0.3,0.2]"]
+
+
 def paramart_cmd(a, content: Path | None, style: Path, run_dir: Path, seconds: float, extra: list[str]) -> list[str]:
     exe = str(Path(sys.executable).parent / "paramart")
     cmd = [exe, f"style={style}", f"size={a.size}", "steps=100000", f"max_seconds={seconds:.1f}", "seed=0",
-           "progress=false", "timelapse.enabled=false", f"hydra.run.dir={run_dir}", *extra]
-    if content is None:
-        return [*cmd, "experiment=texture"] if "experiment=multiscale" not in extra else [
-            *cmd, "content=null"]
-    return [*cmd, f"content={content}"]
+           "progress=false", "timelapse.enabled=false", f"hydra.run.dir={run_dir}"]
+    # a texture: experiment=texture (no content, noise start), then the bench's keys
+    head = ["experiment=texture"] if content is None else [f"content={content}"]
+    return [cmd[0], *head, *cmd[1:], *extra]
 
 
 def _run(cmd, log: Path, env=None) -> dict:
@@ -195,8 +198,8 @@ def quality(a, work: Path) -> list[dict]:
                 "png": str(folder / "peer.png"), "seconds": seconds, "peak_mib": proc["peak_mib"],
                 "steps": len(trace)}]
         print(f"{pair}: peer {len(trace)} iterations in {seconds:.1f} s, {proc['peak_mib']:.0f} MiB", flush=True)
-        for key, extra in (("paramart default", []), ("paramart experiment=multiscale", ["experiment=multiscale"])):
-            run_dir = folder / key.replace(" ", "_").replace("=", "_")
+        for key, extra in (("paramart default", []), ("paramart, experiment=multiscale's schedule", MULTISCALE)):
+            run_dir = folder / ("paramart_default" if not extra else "paramart_multiscale")
             p = run_process(paramart_cmd(a, content, style, run_dir, seconds, extra), folder / f"{run_dir.name}.log")
             info = json.loads((run_dir / "run.json").read_text())
             out.append({"pair": pair, "tool": key, "png": str(run_dir / "final.png"), "seconds": seconds,

@@ -54,3 +54,39 @@ def test_gram_backward_in_one_product_is_autograds_gradient():
     flat = f.detach().reshape(1, 6, 35).requires_grad_()
     (torch.bmm(flat, flat.transpose(1, 2)) / 35 * weights).sum().backward()
     assert torch.allclose(f.grad.reshape(1, 6, 35), flat.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_in_place_relus_leave_the_requested_features_and_gradient_alone():
+    """ReLUs run in place where nothing reads the convolution's output; a requested conv
+    layer (the default objective's conv1_1 ...) must keep its pre-ReLU values, and the
+    image's gradient must be what out-of-place ReLUs give."""
+    from torch import nn
+
+    from paramart.model.vgg import VGG19
+
+    torch.manual_seed(0)
+    net = VGG19("caffe", last_layer="conv3_1").configure("fp32", False)
+    image = torch.rand(1, 3, 24, 32)
+    layers = ["conv1_1", "relu2_1", "conv3_1"]
+
+    def evaluate(features):
+        x = image.clone().requires_grad_()
+        feats = features(x)
+        sum((f * f).mean() for f in feats.values()).backward()
+        return feats, x.grad
+
+    feats, grad = evaluate(lambda x: net(x, layers))
+    ref_feats, ref_grad = evaluate(lambda x: _reference(net, x, layers, nn))
+    assert (feats["conv1_1"] < 0).any()  # still before its ReLU
+    for name in layers:
+        assert torch.equal(feats[name], ref_feats[name]), name
+    assert torch.allclose(grad, ref_grad, rtol=1e-6, atol=1e-9)
+
+
+def _reference(net, x, layers, nn):
+    out, x = {}, net.normalize(x)
+    for name, layer in net.layers.items():
+        x = nn.functional.relu(x) if name.startswith("relu") else layer(x)
+        if name in layers:
+            out[name] = x
+    return out
