@@ -32,14 +32,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paramart.api import compose, load_model, seed_everything  # noqa: E402
+from paramart.evaluation.choose import fit_optimizer, strategy  # noqa: E402
 from paramart.model.isa import cpu_isa  # noqa: E402
 from paramart.objectives.color import ColorPreservation  # noqa: E402
 from paramart.objectives.transforms import RandomWarp  # noqa: E402
 from paramart.params.base import build_param  # noqa: E402
-from paramart.runner.loop import Evaluation, make_optimizer  # noqa: E402
+from paramart.runner.loop import Closure, make_optimizer  # noqa: E402
 from paramart.runner.optimizers import optimizer_factory  # noqa: E402
 from paramart.runner.plan import make_plan  # noqa: E402
-from paramart.runner.stages import build_stage  # noqa: E402
+from paramart.runner.stage import build_stage  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "images"
 
@@ -55,8 +56,9 @@ class ParamartStepper:
         stage = build_stage(plan, self.vgg, plan.schedule[0][0], plan.schedule[0][1],
                             ColorPreservation(None, True), RandomWarp(0, 0.0, 0.0))
         self.param = build_param(cfg.param, stage.size, stage.content).to(plan.device)
-        self.optimizer = make_optimizer(optimizer_factory(cfg.optim), self.param)
-        self.closure = Evaluation(self.param, stage.objective, self.optimizer)
+        evaluation = strategy(stage.objective, stage.tiling, stage.size, self.param, cfg.zoom)
+        self.optimizer = make_optimizer(fit_optimizer(optimizer_factory(cfg.optim), stage.tiling), self.param)
+        self.closure = Closure(self.param, evaluation, self.optimizer)
         self.size = stage.size
 
     def step(self) -> None:

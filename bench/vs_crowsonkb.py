@@ -47,7 +47,8 @@ from peer_weights import write_peer_weights  # noqa: E402
 from step_vs_pastiche import SHARED, ParamartStepper, machine  # noqa: E402
 from vs_pastiche import run_process  # noqa: E402
 
-from paramart.io.images import fit_size, load_image  # noqa: E402
+from paramart.geometry import fit_size  # noqa: E402
+from paramart.io.images import load_image  # noqa: E402
 from paramart.model.judge import GatysScore  # noqa: E402
 
 PAIRS = {
