@@ -160,9 +160,10 @@ class CPPN(Parameterization):
             coords = torch.cat([coords, self.z.expand(coords.shape[0], -1)], dim=-1)
         return coords
 
-    def head(self, out: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """(N, outputs_per_pixel) -> (N, 3) RGB logits; the plain CPPN outputs them directly."""
-        return out
+    def head(self, hidden: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(N, last hidden width) activations of the grid ``y`` x ``x`` -> (N, 3) RGB logits:
+        the plain CPPN's output layer."""
+        return self.out(hidden)
 
     def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
         device = self.out.weight.device
@@ -172,7 +173,7 @@ class CPPN(Parameterization):
         a = self.features(y, x)
         for layer in self.hidden:
             a = act(layer(a))
-        rgb = to_rgb(self.head(self.out(a), y, x), self.color, channel_dim=-1)
+        rgb = to_rgb(self.head(a, y, x), self.color, channel_dim=-1)
         return rgb.reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, size=None):
