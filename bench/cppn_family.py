@@ -11,7 +11,7 @@ each run is recorded, and each run's own CPU seconds). A variant with a pre-fit 
 objective (``max_seconds``). ``final.png`` is scored by the independent
 :class:`paramart.model.judge.GatysScore` (Caffe VGG-19; lower is better), never by the run's loss.
 
-    python bench/cppn_family.py --seconds 150          # rows -> bench/results/cppn_family.jsonl
+    python bench/cppn_family.py --seconds 180          # rows -> bench/results/cppn_family.jsonl
     python bench/cppn_family.py --report               # the section -> docs/benchmarks.md
 """
 
@@ -98,8 +98,10 @@ def _table(rows: list[dict], objective: str) -> list[str]:
 
 def write_report(log: Path, doc: Path) -> None:
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
-    parts = [HEADING, "", (__doc__ or "").split("\n\n")[1].strip(), "",
-             "Reproduce: `python bench/cppn_family.py --seconds 150` (raw rows: `bench/results/cppn_family.jsonl`; "
+    about = (__doc__ or "").split("\n\n")[1].strip().replace("``", "`")
+    about = about.replace(":class:`paramart.model.judge.GatysScore`", "`paramart.model.judge.GatysScore`")
+    parts = [HEADING, "", about, "",
+             "Reproduce: `python bench/cppn_family.py --seconds 180` (raw rows: `bench/results/cppn_family.jsonl`; "
              "run folders in `outputs/bench_cppn_family/`). Adam learning rates (transfer / texture): pixel 0.03, "
              "cppn 0.002 / 0.01, fourier_cppn 0.001 / 0.005, the faithful ones 0.01 and 0.005. CPU: AMD EPYC "
              "(AVX512-BF16), 2 cores shared with other agents; the load "
