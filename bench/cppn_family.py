@@ -7,7 +7,7 @@ Each variant runs style transfer of the cat photo in The Starry Night's style an
 synthesis of a painting at 256 px with Adam at its learning rate, for the same **wall time**,
 one after another in one invocation (so under the same shared load: the load average before
 each run is recorded, and each run's own CPU seconds). A variant with a pre-fit spends
-``PREFIT_SHARE`` of its budget on it (``param.prefit.seconds``) and the rest on the style
+half its budget (``PREFIT_SHARE``) on it (``param.prefit.seconds``) and the rest on the style
 objective (``max_seconds``). ``final.png`` is scored by the independent
 :class:`paramart.model.judge.GatysScore` (Caffe VGG-19; lower is better), never by the run's loss.
 
