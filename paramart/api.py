@@ -24,7 +24,7 @@ from hydra import initialize_config_module
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.config import register_configs
+from paramart.config import store_schemas
 from paramart.errors import ParamartError
 from paramart.io.images import to_pil
 from paramart.model.vgg import VGG19
@@ -38,19 +38,36 @@ from paramart.runner.plan import ImageInput, Plan, make_plan
 from paramart.runner.session import run_stages
 
 
+def register_configs() -> None:
+    """Every schema in Hydra's ConfigStore: the top level's, each parameterization's and each
+    loss term's (their packages register them on import). Call before composing a config."""
+    import paramart.objectives.terms  # noqa: F401  (each term registers its schema)
+    import paramart.params  # noqa: F401  (each parameterization registers its schema)
+    import paramart.runner.optimizers  # noqa: F401  (the optimisers' schemas)
+
+    store_schemas()
+
+
 @dataclass
 class Result:
+    """What :func:`run` (and :func:`stylize`, :func:`compose`) return: the saved image, the log,
+    the trained parameterization (render it at another size with ``param.render((H, W))``) and
+    the run folder."""
+
     image: torch.Tensor  #: (1, 3, H, W) in [0, 1], on the CPU
-    history: History
-    param: Parameterization
-    out_dir: Path | None
+    history: History  #: every logged step (losses, seconds), steps and evaluations counted
+    param: Parameterization  #: the trained parameterization, on the run's device
+    out_dir: Path | None  #: the run folder written (final.png, checkpoint.pt ...), or None
 
     @property
     def pil(self) -> Image.Image:
+        """:attr:`image` as an 8-bit RGB PIL image (rounded, as ``final.png`` holds it)."""
         return to_pil(self.image)
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy (``seed`` mod 2^32) and torch (CPU and every CUDA device),
+    so that a run's noise init, latent vector and random warps repeat."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -1,30 +1,54 @@
 """Structured config schemas, registered in Hydra's ConfigStore.
 
 The schemas give types (so ``size=big`` or ``foo=1`` fail with Hydra's message); the
-values, i.e. every default, live in the YAML files under ``conf/``.
+values, i.e. every default, live in the YAML files under ``conf/``: every field here is
+``MISSING``, so a key the YAML forgets fails when the config is composed. (The exception is
+a parameterization schema's key added after checkpoints were made without it, such as
+``hashgrid.antialias``: its schema default is what those checkpoints were trained with.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from paramart.objectives.zoom import ZoomConfig
-
 
 class Pooling(Enum):
-    max = "max"
-    avg = "avg"
+    """``model.pooling``: VGG-19's 2x2 poolings as max (the network's own) or average (Gatys et al. 2016's choice)."""
+
+    max = "max"  #: max pooling (VGG-19 as trained)
+    avg = "avg"  #: average pooling (smoother gradients)
+
+
+@dataclass
+class ZoomConfig:
+    """Zoom training (:mod:`paramart.evaluation.zoom_training`)."""
+
+    #: zoom factors a crop is drawn from (those above 1); null = no zoom training
+    levels: list[float] | None = MISSING
+    #: weight of the crop's style loss relative to the canvas's
+    weight: float = MISSING
+
+
+@dataclass
+class ParamConfig:
+    """Schema shared by all parameterizations (each registers a subclass, paramart/params/)."""
+
+    #: the class to build, from the registry of parameterizations
+    _target_: str = MISSING
 
 
 @dataclass
 class ModelConfig:
+    """VGG-19 and how it runs (``conf/model/vgg19.yaml``; :class:`paramart.model.vgg.VGG19`)."""
+
     #: caffe | torchvision | path to a .pth state dict
     weights: str = MISSING
+    #: max | avg: the 2x2 poolings
     pooling: Pooling = MISSING
     #: auto | caffe (BGR 0-255 minus mean) | imagenet (RGB mean/std)
     preprocess: str = MISSING
@@ -34,41 +58,55 @@ class ModelConfig:
     channels_last: Any = MISSING
     #: false | true | reduce-overhead | max-autotune: torch.compile the feature extractor
     compile: Any = MISSING
-    #: null | auto | N: evaluate the objective exactly in N px tiles (paramart/tiling); auto: when
+    #: null | auto | N: evaluate the objective exactly in N px tiles (paramart/evaluation); auto: when
     #: the canvas would not fit memory_budget
-    tile: Any = None
+    tile: Any = MISSING
     #: auto (80% of the device's free memory at the start) | GiB for activations, buffers and optimiser
-    memory_budget: Any = "auto"
+    memory_budget: Any = MISSING
 
 
 @dataclass
 class OptimConfig:
+    """Schema shared by the optimisers (the registry in :mod:`paramart.runner.optimizers`)."""
+
     _target_: str = MISSING
-    _partial_: bool = True
+    #: learning rate (Adam: a step size in parameter units; L-BFGS: 1, a full quasi-Newton step)
     lr: float = MISSING
 
 
 @dataclass
 class AdamConfig(OptimConfig):
+    """``conf/optim/adam.yaml``: :class:`torch.optim.Adam`."""
+
+    #: (beta1, beta2): decay rates of the running mean of the gradient and of its square, each in [0, 1)
     betas: list[float] = MISSING
 
 
 @dataclass
 class LBFGSConfig(OptimConfig):
+    """``conf/optim/lbfgs.yaml``: :class:`torch.optim.LBFGS`."""
+
     #: iterations per step; 1 so that a step is one L-BFGS iteration
     max_iter: int = MISSING
     #: closure evaluations allowed per step, line search included
     max_eval: int = MISSING
+    #: (step, gradient change) pairs kept for the curvature estimate (memory: 2 canvas copies each)
     history_size: int = MISSING
+    #: null (a fixed step of lr) | strong_wolfe (a line search, about 2 evaluations a step)
     line_search_fn: str | None = MISSING
 
 
 @dataclass
 class TimelapseConfig:
+    """The time-lapse (``timelapse.gif``, optional ``timelapse.mp4``; :mod:`paramart.outputs.timelapse`)."""
+
+    #: write the time-lapse at all
     enabled: bool = MISSING
     #: capture a frame every N steps; null = about `frames` frames over the run
     every: int | None = MISSING
+    #: about how many frames when ``every`` is null
     frames: int = MISSING
+    #: frames per second of the GIF and MP4
     fps: float = MISSING
     #: how long the finished image is held at the end of the loop
     hold_seconds: float = MISSING
@@ -77,13 +115,14 @@ class TimelapseConfig:
     #: also write timelapse.mp4; null = when imageio-ffmpeg is installed
     mp4: bool | None = MISSING
     #: keep the frames/*.png (one per captured step, file times = when captured)
-    keep_frames: bool = False
+    keep_frames: bool = MISSING
 
 
 @dataclass
 class PreviewConfig:
     """The live preview page (paramart/outputs/preview.py)."""
 
+    #: serve the page while the run goes (off: no server, no thread)
     enabled: bool = MISSING
     #: where to listen; anything but loopback needs allow_remote (and then a token in the URL)
     host: str = MISSING
@@ -94,17 +133,17 @@ class PreviewConfig:
     #: longest side of the preview frames in px
     max_size: int = MISSING
     #: serve other machines (needs the random token printed in the URL)
-    allow_remote: bool = False
+    allow_remote: bool = MISSING
 
 
 @dataclass
 class ScheduleConfig:
-    """Coarse-to-fine (paramart/runner/stages.py); null scales = one scale."""
+    """Coarse-to-fine (conf/schedule/, paramart/runner/schedule.py); null scales = one scale."""
 
     #: canvas sizes as fractions of ``size``, ascending, ending at 1 (e.g. [0.25, 0.5, 1])
-    scales: list[float] | None = None
+    scales: list[float] | None = MISSING
     #: fraction of ``steps`` spent at each scale (normalised); null = equal
-    shares: list[float] | None = None
+    shares: list[float] | None = MISSING
 
 
 @dataclass
@@ -121,39 +160,53 @@ class TransformsConfig:
 
 @dataclass
 class Config:
+    """The top-level schema of ``paramart`` (``conf/config.yaml``); :func:`paramart.runner.validate.validate`
+    checks the values before any model loads."""
+
     #: content image: a path, sample:NAME, or null for texture synthesis
     content: str | None = MISSING
     #: style image(s): a path or sample:NAME, or a list of them
     style: Any = MISSING
     #: weights of several styles (normalised); null = equal
-    style_blend: list[float] | None = None
+    style_blend: list[float] | None = MISSING
     #: one mask per style (built-in left|right|top|bottom|radial|outside|all, or an image file);
     #: each style then applies only in its region (guided Gram matrices); null = everywhere
-    style_masks: list[str] | None = None
+    style_masks: list[str] | None = MISSING
     #: soft mask edges, as a fraction of the canvas's shorter side
     mask_feather: float = MISSING
     #: keep the content's colours: null | luminance | histogram
-    preserve_color: str | None = None
+    preserve_color: str | None = MISSING
     #: longest side of the canvas in px
     size: int = MISSING
+    #: optimisation steps in all (over every scale of the schedule; a cap under max_seconds)
     steps: int = MISSING
+    #: seeds Python, NumPy and torch (noise init, latent vectors, random warps)
     seed: int = MISSING
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
+    #: a losses.csv row every N steps (and at the last step)
     log_every: int = MISSING
+    #: show tqdm's progress bar
     progress: bool = MISSING
-    # the param and optim groups carry their own schemas (conf/param/*.yaml)
-    param: Any = MISSING
+    #: the parameterization (conf/param/*.yaml, each typed by its own schema, a ParamConfig)
+    param: ParamConfig = MISSING
+    #: VGG-19: weights, pooling, precision, tiling (conf/model/)
     model: ModelConfig = MISSING
-    optim: Any = MISSING
-    #: named loss terms (conf/term/, typed by their schemas) and style_scale
+    #: the optimiser (conf/optim/*.yaml, typed by AdamConfig or LBFGSConfig)
+    optim: OptimConfig = MISSING
+    #: named loss terms (conf/term/, each typed by its TermConfig schema) and style_scale; the
+    #: node itself stays open (Any) so that ``+term@objective.NAME=KIND`` can add a term
     objective: Any = MISSING
+    #: single | multiscale | print (conf/schedule/): the canvas sizes and steps of each stage
     schedule: ScheduleConfig = MISSING
+    #: random warps before VGG (all 0: off)
     transforms: TransformsConfig = MISSING
+    #: the time-lapse of the run
     timelapse: TimelapseConfig = MISSING
+    #: the live preview page
     preview: PreviewConfig = MISSING
-    #: zoom-consistent training of coordinate parameterizations (paramart/objectives/zoom.py)
-    zoom: ZoomConfig = field(default_factory=ZoomConfig)
+    #: zoom-consistent training of coordinate parameterizations (paramart/evaluation/zoom_training.py)
+    zoom: ZoomConfig = MISSING
     # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING
@@ -163,25 +216,29 @@ class Config:
     resume: str | None = MISSING
     #: stop after this many seconds (from the start of the run) and save as if finished;
     #: null = no limit. With a schedule each scale gets its share of the time.
-    max_seconds: float | None = None
+    max_seconds: float | None = MISSING
 
 
 @dataclass
 class GalleryConfig:
+    """Schema of ``paramart-gallery`` (``conf/gallery.yaml``)."""
+
     #: run directories and/or sweep directories (a path or a list of paths)
     runs: Any = MISSING
+    #: the folder the site is written to
     out: str = MISSING
+    #: the site's heading
     title: str = MISSING
+    #: the line under the heading; empty: "N pieces made with paramart"
     intro: str = MISSING
 
 
-def register_configs() -> None:
-    import paramart.objectives.terms  # noqa: F401  (each term registers its schema)
-    import paramart.params  # noqa: F401  (each parameterization registers its schema)
-
+def store_schemas() -> None:
+    """Put the top-level, gallery and model schemas in Hydra's ConfigStore (the
+    parameterizations, terms and optimisers store their own through their registries when
+    their modules are imported: :func:`paramart.api.register_configs` does both)."""
     cs = ConfigStore.instance()
     cs.store(name="paramart_schema", node=Config)
     cs.store(name="gallery_schema", node=GalleryConfig)
     cs.store(group="model", name="model_schema", node=ModelConfig)
-    cs.store(group="optim", name="adam_schema", node=AdamConfig)
-    cs.store(group="optim", name="lbfgs_schema", node=LBFGSConfig)
+    cs.store(group="schedule", name="schedule_schema", node=ScheduleConfig)

@@ -64,4 +64,5 @@ def _describe(value: Any) -> str:
 
 
 def finite(value: Any) -> bool:
+    """True for an int or float (not a bool) that is neither NaN nor infinite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

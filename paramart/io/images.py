@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paramart.errors import ParamartError
-from paramart.io.atomic import atomic_write, write_error  # noqa: F401  (re-exported: their old home)
+from paramart.io.atomic import atomic_write
 
 SAMPLE_PREFIX = "sample:"
 
@@ -178,12 +178,6 @@ def load_image(spec: str, max_pixels: int | None = None) -> Image.Image:
         ) from None
 
 
-def fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
-    """(height, width) with the longest side scaled to ``longest`` px, keeping the aspect ratio."""
-    scale = longest / max(width, height)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
 def to_tensor(image: Image.Image, size: tuple[int, int] | None = None) -> torch.Tensor:
     """PIL image -> (1, 3, H, W) float tensor in [0, 1], optionally resized to (H, W)."""
     if size is not None and (image.height, image.width) != tuple(size):
@@ -230,6 +224,9 @@ def safe_name(text: str, max_length: int = 100, default: str = "untitled") -> st
 
 
 def save_image(image: torch.Tensor | Image.Image, path: str | Path) -> None:
+    """Save a (1, 3, H, W) or (3, H, W) tensor in [0, 1] (clamped, rounded to 8 bits) or a PIL
+    image to ``path``, in the format its suffix names (PNG when none; .jpg is JPEG), atomically.
+    Raises :class:`paramart.errors.WriteError` (one line) when the file cannot be written."""
     pil = image if isinstance(image, Image.Image) else to_pil(image)
     fmt = Path(path).suffix.lstrip(".").upper() or "PNG"
     fmt = {"JPG": "JPEG"}.get(fmt, fmt)

@@ -11,15 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import nn
 
 import paramart.objectives.terms  # noqa: F401  (registers every term's schema)
 from paramart.errors import ParamartError
 from paramart.model.layers import check_layers
 from paramart.model.vgg import VGG19
-from paramart.objectives.term import Inputs, Stats, Term
+from paramart.objectives.term import TERMS, Inputs, Stats, Term
 
 
 class Objective(nn.Module):
@@ -37,32 +36,48 @@ class Objective(nn.Module):
 
     @property
     def layers(self) -> list[str]:
+        """The VGG-19 layers any term reads, sorted by name (one forward pass computes them all)."""
         return sorted({layer for term in self.terms.values() for layer in term.layers})
 
     @property
     def names(self) -> list[str]:
+        """The terms' names in config order: the loss columns."""
         return list(self.terms)
 
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """VGG-19 features ``{layer: (1, C, h, w)}`` of the (1, 3, H, W) ``image`` in [0, 1], after
+        ``transform``; {} when no term reads VGG. Gradients flow back to ``image``."""
         if not self.layers:
             return {}
         seen = self.transform(image) if self.transform is not None else image
         return self.vgg(seen, self.layers)
 
     def statistics(self, image: torch.Tensor, window: Any = None) -> dict[str, Stats]:
+        """``{term name: its statistics}`` of the (1, 3, H, W) ``image`` in [0, 1], from one VGG pass.
+        ``window`` is handed to the terms as it is, but the features are not cut to its core here
+        (:meth:`paramart.evaluation.tiled.Tiled.tile_statistics` does that itself): call with None."""
         feats = self.features(image)
         return {name: term.statistics(feats, image, window) for name, term in self.terms.items()}
 
     def weighted(self, stats: Mapping[str, Stats]) -> dict[str, torch.Tensor]:
+        """``{term name: weight x value}`` (0-d tensors) from each term's whole-canvas statistics."""
         return {name: term.weighted(stats[name]) for name, term in self.terms.items()}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{term name: weighted loss}`` of the whole (1, 3, H, W) canvas in [0, 1]."""
         return self.weighted(self.statistics(image))
 
 
 def term_configs(objective: DictConfig | Mapping) -> dict[str, Any]:
     """The term nodes of an objective config: its children that name a ``_target_``."""
     return {str(k): v for k, v in objective.items() if isinstance(v, Mapping | DictConfig) and "_target_" in v}
+
+
+def weighted_term_classes(objective: DictConfig | Mapping) -> dict[str, type[Term]]:
+    """{name: term class} of the terms of an objective config with a positive weight, from the
+    registry (nothing is built). Raises :class:`ParamartError` for an unregistered term."""
+    return {name: TERMS.entry(node, f"objective.{name}").cls() for name, node in term_configs(objective).items()
+            if float(node.get("weight", 0)) > 0}
 
 
 def needed_layers(objective: DictConfig | Mapping) -> list[str]:
@@ -72,11 +87,13 @@ def needed_layers(objective: DictConfig | Mapping) -> list[str]:
 
 
 def build_terms(objective: DictConfig | Mapping, inputs: Inputs) -> dict[str, Term]:
-    """Instantiate the active terms and build their targets."""
+    """The active terms, built from the term registry (:data:`paramart.objectives.term.TERMS`),
+    with their targets computed. Raises :class:`ParamartError` for an unregistered term or an
+    objective with no active term."""
     terms = {}
     for name, node in term_configs(objective).items():
-        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else node
-        term = instantiate(node)
+        cls, kwargs = TERMS.build_args(node, f"objective.{name}")
+        term = cls(**kwargs)
         check_layers(term.layers)
         if term.active(inputs) and (term.layers or not term.needs):
             term.build(inputs)
@@ -87,6 +104,8 @@ def build_terms(objective: DictConfig | Mapping, inputs: Inputs) -> dict[str, Te
 
 
 def build_objective(objective: DictConfig | Mapping, inputs: Inputs, transform: nn.Module | None = None) -> Objective:
+    """The :class:`Objective` of the active terms of an ``objective`` config (see :func:`build_terms`
+    for the errors raised), with ``transform`` applied before VGG."""
     return Objective(inputs.vgg, build_terms(objective, inputs), transform)
 
 

@@ -30,17 +30,17 @@ On the command line: ``objective.style.weight=300``; another term in the same pl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 from torch import nn
 
 from paramart.errors import ParamartError
 from paramart.model.vgg import VGG19
+from paramart.registry import Registry
 
 Stats = dict[str, torch.Tensor]
 
@@ -58,29 +58,36 @@ class TermConfig:
     layer_weights: list[float] | None = None
 
 
+#: the loss terms a config may build (``term@objective.NAME=KIND``)
+TERMS = Registry("term", "loss term")
+
+
 def register(name: str, schema: type) -> None:
-    """Make ``schema`` available to ``conf/term/NAME.yaml`` as ``NAME_schema``."""
-    ConfigStore.instance().store(group="term", name=f"{name}_schema", node=schema)
+    """Make ``schema`` available to ``conf/term/NAME.yaml`` as ``NAME_schema``, and its class
+    (the schema's ``_target_``) one that :func:`paramart.objectives.objective.build_terms` may build."""
+    TERMS.register(name, schema)
 
 
 @dataclass
 class Inputs:
     """What terms build their targets from, at one canvas size."""
 
-    vgg: VGG19
+    vgg: VGG19  #: the network the targets are computed with (the run's, configured)
     size: tuple[int, int]  #: (height, width) of the canvas
     content: torch.Tensor | None = None  #: the content photo as VGG sees it, (1, 3, H, W)
     styles: list[torch.Tensor] = field(default_factory=list)  #: style images, (1, 3, h, w) each
     blend: Sequence[float] | None = None  #: style_blend as configured (None: equal)
     masks: list[torch.Tensor] | None = None  #: one (1, 1, H, W) mask per style, or None
+    #: computes targets of print-size images in tiles, ``targets(image, layers, reduce)``
+    #: (:class:`paramart.evaluation.targets.TiledTargets`); None: one forward pass
+    targets: Callable[..., dict[str, torch.Tensor]] | None = None
 
     def features(self, image: torch.Tensor, layers: Sequence[str], reduce=None) -> dict[str, torch.Tensor]:
         """``image``'s features at ``layers`` (or ``reduce`` of each), computed once under
         ``torch.inference_mode`` with the network's precision settings, then cloned into
         ordinary tensors so that the terms may save them for backward."""
-        tiled = getattr(self.vgg, "tiled_targets", None)  # print-size canvases: paramart.tiling.setup
-        if tiled is not None:
-            return tiled(image, layers, reduce)
+        if self.targets is not None:
+            return self.targets(image, layers, reduce)
         with torch.inference_mode():
             feats = self.vgg(image, list(layers))
             out = {k: v if reduce is None else reduce(v) for k, v in feats.items()}
@@ -88,6 +95,9 @@ class Inputs:
 
 
 def split_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    """Per-layer weights for ``layers``: ``weights`` as floats, or equal weights summing to 1 when
+    ``weights`` is None ([] for no layers). Raises :class:`ParamartError` when ``weights`` and
+    ``layers`` differ in length (``layer_weights`` vs ``layers`` in the term's config)."""
     if weights is None:
         return [1.0 / len(layers)] * len(layers) if layers else []
     if len(weights) != len(layers):
@@ -119,15 +129,25 @@ class Term(nn.Module):
     needs: ClassVar[tuple[str, ...]] = ()
     #: its statistics are sums over positions (the canvas can be scored in tiles)
     decomposable: ClassVar[bool] = True
-    #: its statistics do not depend on where on the canvas features are (Gram, W2), so any
-    #: crop, at any zoom, can be scored against the same targets
-    position_free: ClassVar[bool] = False
+    #: it reads VGG-19 features (so a positive weight needs at least one layer); False for
+    #: terms on the canvas itself (total variation)
+    reads_vgg: ClassVar[bool] = True
+    #: weighted, it keeps the content photo in the run (the canvas starts from it) although
+    #: it does not compare with it, and it gives the canvas something to optimise without any
+    #: style or content term (the dream objective)
+    stands_alone: ClassVar[bool] = False
 
     def __init__(self, weight: float, layers: Sequence[str] = (), layer_weights: Sequence[float] | None = None):
         super().__init__()
         self.weight = float(weight)
         self.layers = list(layers)
         self.layer_weights = split_weights(self.layers, layer_weights)
+
+    @classmethod
+    def check_settings(cls, node: dict[str, Any], prefix: str) -> None:
+        """Refuse (:class:`ParamartError`, naming ``PREFIX + key``) a value of this term's own
+        config keys that it cannot use; ``node`` is the term's config as plain data, already
+        checked for ``weight``, ``layers`` and ``layer_weights``. Runs before any model loads."""
 
     def active(self, inputs: Inputs) -> bool:
         """On when weighted and its inputs are there (a style term without style images is off)."""
@@ -140,7 +160,20 @@ class Term(nn.Module):
     def statistics(self, feats: dict[str, torch.Tensor], image: torch.Tensor, window: Any = None) -> Stats:
         """Sums over the positions of ``window`` (the whole canvas when None) of what
         :meth:`value` needs; ``feats`` are the canvas's features at :attr:`layers`, ``image``
-        the canvas as the terms see it (untransformed)."""
+        the canvas as the terms see it (untransformed).
+
+        The keys contract: a flat ``{key: tensor}`` whose keys the term chooses (by convention
+        ``LAYER.WHAT``, e.g. ``conv4_2.sse``) and only its own :meth:`value` / :meth:`parts`
+        read. With a ``window`` (:class:`paramart.evaluation.window.Window`), ``feats`` are
+        already cut to the window's core at each layer's stride, ``image`` is the tile's input
+        (core plus halo; ``window.core`` cuts it), and every value must be a *sum over the
+        window's core positions* (a sum of squares, of co-activations, a count of positions):
+        :class:`paramart.evaluation.tiled.Tiled` adds the tiles' statistics key by key (in
+        float64) and calls :meth:`value` once on the totals, so the same keys must come back
+        from every tile. With ``window`` None the term may return any whole-canvas summary its
+        :meth:`value` understands (:class:`paramart.objectives.terms.content.Content` returns
+        the mean squared error itself). A term that cannot keep this sets ``decomposable =
+        False`` (tiling is then refused). Each term class's docstring lists its keys."""
         raise NotImplementedError
 
     def parts(self, stats: Stats) -> list[tuple[tuple[float, ...], torch.Tensor]] | None:
@@ -162,4 +195,6 @@ class Term(nn.Module):
         return self.weight * self.value(stats) if parts is None else combine(self.weight, parts)
 
     def forward(self, feats: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        """The unweighted loss of the whole canvas (``value(statistics(feats, image))``), a 0-d tensor;
+        the objective calls :meth:`statistics` and :meth:`weighted` instead."""
         return self.value(self.statistics(feats, image))

@@ -23,32 +23,36 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
 from paramart.errors import ParamartError, WriteError
-from paramart.io.images import atomic_write, safe_name, write_error
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.images import safe_name
+from paramart.io.runfolder import FINAL, LOSS_PLOT, TIMELAPSE_GIF
 from paramart.outputs.runfiles import Damaged, RunFiles, read_run
 
 log = logging.getLogger(__name__)
 
-ASSETS = ("final.png", "timelapse.gif", "losses.png")
+ASSETS = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)
 
 
 @dataclass
 class Figure:
-    src: str
-    alt: str
-    caption: str | None = None
+    """One image on a gallery page: its path inside the site, its alt text and an optional caption (plain text)."""
+
+    src: str  #: the image's path inside the site (``pieces/SLUG/NAME``)
+    alt: str  #: its alt text
+    caption: str | None = None  #: shown under it; None for none
 
 
 @dataclass
 class PieceView:
     """What the template shows of one run: paths inside the site, and plain text."""
 
-    slug: str
-    title: str
-    main: list[Figure] = field(default_factory=list)
-    renders: list[Figure] = field(default_factory=list)
-    inputs: list[Figure] = field(default_factory=list)
-    settings: list[tuple[str, str]] = field(default_factory=list)
-    plot: Figure | None = None
+    slug: str  #: the piece's folder name under ``pieces/`` (a safe file name)
+    title: str  #: its heading, from the run's inputs
+    main: list[Figure] = field(default_factory=list)  #: final.png and the time-lapse
+    renders: list[Figure] = field(default_factory=list)  #: paramart-render outputs and zoom animations
+    inputs: list[Figure] = field(default_factory=list)  #: the content and style thumbnails
+    settings: list[tuple[str, str]] = field(default_factory=list)  #: (name, value) rows of the run's facts
+    plot: Figure | None = None  #: the loss plot, when the run has one
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -71,13 +75,13 @@ def find_runs(paths: list[str | Path], exclude: Path | None = None) -> list[Path
     for p in map(Path, paths):
         if not p.exists():
             raise ParamartError(f"no such run or sweep directory: {p}")
-        if (p / "final.png").is_file():
+        if (p / FINAL).is_file():
             runs = [p]
         else:
             runs = []
             for folder, dirs, files in os.walk(p, followlinks=False):
                 dirs.sort()
-                if "final.png" in files:
+                if FINAL in files:
                     runs.append(Path(folder))
             runs.sort(key=functools.partial(_natural_under, p))
         found.extend(r for r in runs if skip is None or not _inside(r, skip))
@@ -147,7 +151,7 @@ def _piece(r: RunFiles, slug: str, out: Path, warn: Callable[[str], None]) -> Pi
     dest.mkdir(parents=True, exist_ok=True)
     title = _title(r)
     view = PieceView(slug, title, settings=_settings(r))
-    for name, caption in (("final.png", "final"), ("timelapse.gif", "time-lapse"), ("losses.png", None)):
+    for name, caption in ((FINAL, "final"), (TIMELAPSE_GIF, "time-lapse"), (LOSS_PLOT, None)):
         if name in r.assets:
             _copy(r.assets[name], dest / name)
             figure = Figure(f"pieces/{slug}/{name}", f"{caption or 'loss curves'}: {title}", caption)

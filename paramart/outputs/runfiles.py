@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from PIL import Image
 
+from paramart.io.runfolder import FINAL, INPUTS, LOSS_PLOT, RUN_JSON, TIMELAPSE_GIF
+
 #: facts shown as text, and facts that must be finite numbers
 TEXT = ("param", "optimizer", "device", "content")
 NUMBERS = ("size", "steps", "seed", "content_weight", "style_weight", "tv_weight", "seconds")
@@ -32,12 +34,16 @@ class Damaged(Exception):
 
 @dataclass
 class RunFiles:
-    run_dir: Path
+    """What :func:`read_run` found in one run folder: its checked facts and the files the gallery may copy."""
+
+    run_dir: Path  #: the run folder
+    #: ``run.json``, checked (text where text belongs, finite numbers, ``style`` a list); {} when absent
     facts: dict[str, Any] = field(default_factory=dict)
+    #: the run's command-line overrides (``.hydra/overrides.yaml``), as text
     overrides: list[str] = field(default_factory=list)
     assets: dict[str, Path] = field(default_factory=dict)  #: final.png, timelapse.gif, losses.png
-    inputs: list[Path] = field(default_factory=list)
-    renders: list[Path] = field(default_factory=list)
+    inputs: list[Path] = field(default_factory=list)  #: thumbnails of the inputs (``inputs/*.jpg``)
+    renders: list[Path] = field(default_factory=list)  #: ``paramart-render`` outputs (``render_*.png``)
     #: zoom animations made by ``paramart-render zoom.to=...`` (zoom_*.gif)
     animations: list[Path] = field(default_factory=list)
 
@@ -57,7 +63,7 @@ def _read_text(path: Path) -> str:
 
 
 def _facts(run: Path) -> dict[str, Any]:
-    path = run / "run.json"
+    path = run / RUN_JSON
     if not path.exists():
         return {}
     if not contained(path, run):
@@ -118,14 +124,14 @@ def _image_ok(path: Path) -> bool:
         return False
 
 
-def read_run(run: Path, assets: tuple[str, ...] = ("final.png", "timelapse.gif", "losses.png")) -> RunFiles:
+def read_run(run: Path, assets: tuple[str, ...] = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)) -> RunFiles:
     """The run's facts and the files the gallery may copy, all inside ``run``; :class:`Damaged` if unusable."""
     files = RunFiles(run, _facts(run), _overrides(run))
-    if not contained(run / "final.png", run) or not _image_ok(run / "final.png"):
+    if not contained(run / "final.png", run) or not _image_ok(run / FINAL):
         raise Damaged("final.png is not an image inside the run folder")
     files.assets = {name: run / name for name in assets if contained(run / name, run)}
-    if (run / "inputs").is_dir() and not (run / "inputs").is_symlink():
-        files.inputs = sorted(p for p in (run / "inputs").glob("*.jpg") if contained(p, run))
+    if (run / INPUTS).is_dir() and not (run / INPUTS).is_symlink():
+        files.inputs = sorted(p for p in (run / INPUTS).glob("*.jpg") if contained(p, run))
     files.renders = sorted(p for p in run.glob("render_*.png") if contained(p, run))
     files.animations = sorted(p for p in run.glob("zoom_*.gif") if contained(p, run))
     return files

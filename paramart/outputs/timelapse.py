@@ -20,7 +20,10 @@ import torch
 from PIL import Image
 
 from paramart.errors import WriteError
-from paramart.io.images import atomic_write, fit_size, to_pil, write_error
+from paramart.geometry import fit_size
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.images import to_pil
+from paramart.io.runfolder import TIMELAPSE_GIF, TIMELAPSE_MP4
 from paramart.runner.events import Observer
 
 
@@ -69,12 +72,16 @@ class Timelapse(Observer):
         return step % self.every == 0
 
     def wants_frame(self, step: int, seconds: float) -> bool:
+        """Whether ``step`` is due for a frame (:meth:`due`); ``seconds`` is unused
+        (the time-lapse keeps its own clock)."""
         return self.due(step)
 
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        """Capture ``image`` ((1, 3, H, W) in [0, 1]) as frame ``step``, whether due or not (the final frame too)."""
         self.capture(step, image, force=True)
 
     def on_end(self, status: str) -> None:
+        """A run that did not finish (``stopped``, ``failed``) leaves no ``frames/`` folder (unless kept)."""
         if status != "done":
             self._discard()
 
@@ -126,14 +133,14 @@ class Timelapse(Observer):
                 frames.append(im.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE))
         ms = round(1000 / self.fps)
         durations = [ms] * (len(frames) - 1) + [ms * hold]
-        out = self.dir / "timelapse.gif"
+        out = self.dir / TIMELAPSE_GIF
         atomic_write(out, lambda tmp: frames[0].save(
             tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
             optimize=False, disposal=1))
         return out
 
     def _write_mp4(self, paths: list[Path], hold: int) -> Path:
-        out = self.dir / "timelapse.mp4"
+        out = self.dir / TIMELAPSE_MP4
 
         def encode(tmp: str) -> None:
             # H.264 wants even sides; macro_block_size=2 pads at most one pixel.

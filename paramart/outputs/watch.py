@@ -1,8 +1,9 @@
 """Watching one run: the preview page (``preview.enabled=true``) and the notebook cell
 (``paramart.stylize(..., preview=True)``), fed by the run as an observer.
 
-:class:`Watch` is a context manager around the whole run, so the server stops however
-the run ends: finished, stopped (Ctrl-C or the page's Stop button) or crashed; a page
+:class:`Watch` is an observer of the whole run whose ``on_end`` :func:`paramart.api.run`
+calls however the run ends, so the server stops when it is finished, stopped (Ctrl-C or
+the page's Stop button) or crashed; a page
 that is watching gets one more refresh (at most 2 s, while the run writes its last
 files) to show which.
 """
@@ -20,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paramart.outputs.live import LiveRun
 from paramart.outputs.notebook import NotebookCell
-from paramart.outputs.preview import PreviewServer, check_preview
+from paramart.outputs.preview import PreviewServer
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.plan import Plan
 from paramart.runner.signals import STOP, request_stop
@@ -71,6 +72,8 @@ def settings(cfg: DictConfig) -> list[tuple[str, str]]:
 
 
 def render_page(live: LiveRun, cfg: DictConfig, title: str) -> str:
+    """The preview page's HTML (``templates/preview.html``, autoescaped): the title, the run folder,
+    the inputs' names and the settings; the page then polls the server for the run's state."""
     env = Environment(loader=PackageLoader("paramart.outputs", "templates"), autoescape=select_autoescape())
     return env.get_template("preview.html").render(
         title=title, run_dir=live.out_dir or "", steps=cfg.steps, refresh=live.refresh,
@@ -87,7 +90,6 @@ class Watch(Observer):
     def __init__(self, plan: Plan, out_dir: str | Path | None, *, notebook: bool = False):
         self.cfg = cfg = plan.cfg
         self.enabled = bool(cfg.preview.enabled)
-        check_preview(cfg.preview)
         self.live: LiveRun | None = None
         self.server: PreviewServer | None = None
         self.cell: NotebookCell | None = None
@@ -103,6 +105,7 @@ class Watch(Observer):
 
     @property
     def active(self) -> bool:
+        """True when the preview page or the notebook cell is on (the run then calls this observer)."""
         return self.live is not None
 
     def _open(self) -> None:
@@ -127,19 +130,24 @@ class Watch(Observer):
     # -- the run's hooks (main thread)
 
     def on_stage(self, stage: StageInfo) -> None:
+        """The first stage opens the server and/or the cell (the model has loaded); every stage updates the view."""
         if stage.index == 0:
             self._open()
             self.live.start(stage.start_step)
         self.live.stage(stage.index, stage.count, stage.size, stage.steps)
 
     def on_log(self, progress: Progress) -> None:
+        """A logged step's losses and seconds to the live view."""
         self.live.progress(progress.step, progress.total, dict(progress.terms), progress.seconds)
 
     def wants_frame(self, step: int, seconds: float) -> bool:
+        """Record ``step``; ask for a frame when ``preview.refresh`` seconds have passed since the last one."""
         self.live.step(step)
         return self.live.frame_due()
 
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        """A new canvas for the page (thumbnailed to ``preview.max_size`` px) and the cell
+        (redrawn at once when ``final``)."""
         self.live.frame(step, image)
         if self.cell is not None:
             self.cell.update(force=final)

@@ -61,11 +61,14 @@ from omegaconf import MISSING
 
 from paramart.errors import ParamartError
 from paramart.params.base import register
-from paramart.params.cppn import COORD_RANGE, CPPN, CPPNConfig
+from paramart.params.coordinates import COORD_RANGE
+from paramart.params.cppn import CPPN, CPPNConfig
 
 
 @dataclass
 class FourierCPPNConfig(CPPNConfig):
+    """Schema of ``conf/param/fourier_cppn.yaml``: the CPPN's keys plus ``fourier_size``."""
+
     _target_: str = "paramart.params.fourier_cppn.FourierCPPN"
     #: K: each pixel's local spectrum has K x K complex coefficients per channel (period K px)
     fourier_size: int = MISSING

@@ -9,13 +9,13 @@ import io
 from pathlib import Path
 
 from paramart.errors import WriteError
-from paramart.io.images import atomic_write, write_error
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.runfolder import LOSSES
 from paramart.runner.events import Progress
-
-LOSSES = "losses.csv"
 
 
 def columns(names: list[str]) -> list[str]:
+    """The ``losses.csv`` header for the term ``names``: ``step, total, *names, seconds``."""
     return ["step", "total", *names, "seconds"]
 
 
@@ -36,6 +36,8 @@ class LossLog:
         atomic_write(self.path, lambda tmp: Path(tmp).write_text(text.getvalue()))
 
     def append(self, entry: Progress) -> None:
+        """Append ``entry``'s row (floats as ``%.6g``) as one line. Raises :class:`WriteError` (one line)
+        when the file cannot be written (a full disk, a read-only folder)."""
         if self.path is None:
             return
         values = entry.row(self.names)

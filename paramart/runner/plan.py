@@ -12,52 +12,39 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from hydra.utils import get_class
 from omegaconf import DictConfig
 from PIL import Image
 
+from paramart.device import resolve_device
 from paramart.errors import ParamartError
-from paramart.io.images import fit_size, load_image
+from paramart.geometry import canvas_size, fit
+from paramart.io.images import load_image
 from paramart.model.layers import deepest
-from paramart.objectives.objective import needed_layers, term_configs
-from paramart.objectives.zoom import check_zoom
+from paramart.objectives.objective import needed_layers, weighted_term_classes
 from paramart.runner.resume import Resume, load_resume
-from paramart.runner.stages import stages
+from paramart.runner.schedule import schedule as make_schedule
 from paramart.runner.validate import check_masks, validate
-from paramart.tiling import setup as tiling
 
 ImageInput = str | Image.Image
 
 
 @dataclass(frozen=True)
 class Plan:
-    cfg: DictConfig
+    """A checked run: the config, the opened input images (8-bit RGB, no larger than
+    ``max_input_pixels``) and what follows from them; made by :func:`make_plan` before any model loads."""
+
+    cfg: DictConfig  #: the run's config, validated (:func:`paramart.runner.validate.validate`)
     content: Image.Image | None  #: None for texture synthesis
-    styles: tuple[Image.Image, ...]
+    styles: tuple[Image.Image, ...]  #: the style images, in config order; () for none
     canvas: tuple[int, int]  #: (height, width) at full size
     schedule: tuple[tuple[int, int], ...]  #: (longest side, steps) of each stage
-    resume: Resume | None
-    device: torch.device
+    resume: Resume | None  #: the checkpoint to continue (``resume=``), checked; None for a new run
+    device: torch.device  #: where the run computes (``device=auto`` resolved)
     last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError, ValueError):
-        raise ParamartError(f"device={name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if device.type not in ("cpu", "cuda"):
-        raise ParamartError(f"device={name} is not one paramart runs on; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and device.index is not None and device.index >= max(1, torch.cuda.device_count()):
-        raise ParamartError(f"device={name}: there is no GPU number {device.index}; use device=cuda or auto")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ParamartError(f"device={name} was asked for but no CUDA GPU is available; use device=auto or cpu")
-    return device
-
-
 def as_list(value: Any) -> list:
+    """``value`` as a list: [] for None, ``[value]`` for one path or image, else ``list(value)``."""
     if value is None:
         return []
     if isinstance(value, str | Image.Image):
@@ -66,18 +53,9 @@ def as_list(value: Any) -> list:
 
 
 def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
+    """A PIL image as RGB, or the image file or sample at ``image`` loaded as 8-bit RGB. Raises
+    :class:`ParamartError` for a missing, unreadable or larger than ``max_pixels`` file."""
     return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
-
-
-def fit(image: Image.Image, longest: int, what: str, fix: str = "raise size=") -> tuple[int, int]:
-    """(height, width) of ``image`` scaled to ``longest``, refused when VGG-19 could not see it."""
-    h, w = fit_size(image.width, image.height, longest)
-    if min(h, w) < 16:
-        raise ParamartError(
-            f"the {what} is {image.width}x{image.height} px: at {longest} px its short side would be "
-            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or {fix}"
-        )
-    return h, w
 
 
 def style_fix(cfg: DictConfig) -> str:
@@ -86,34 +64,20 @@ def style_fix(cfg: DictConfig) -> str:
     return "raise size=" if scale >= 1 else f"raise objective.style_scale= (now {scale}) or size="
 
 
-def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
-    """(height, width): the content image's aspect with the longest side ``size``; square without one."""
-    if size < 16:
-        raise ParamartError(f"size={size} is too small; VGG-19 needs at least 16 px")
-    if content is None:
-        return size, size
-    return fit(content, size, "content image")
-
-
-def weight(cfg: DictConfig, term: str) -> float:
-    node = term_configs(cfg.objective).get(term)
-    return 0.0 if node is None else float(node.weight)
-
-
 def make_plan(cfg: DictConfig, content: ImageInput | None = None,
               style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
     validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
-    tiling.check(cfg)
     layers = needed_layers(cfg.objective)  # known layer names: validate() checked them
     # Inputs first: bad paths fail before any model is loaded.
     content_spec = content if content is not None else cfg.content
     content_img = open_input(content_spec, cfg.max_input_pixels) if content_spec is not None else None
     style_imgs = tuple(open_input(s, cfg.max_input_pixels) for s in as_list(style if style is not None else cfg.style))
-    dreaming = weight(cfg, "dream") > 0
-    if weight(cfg, "content") <= 0 and not dreaming:
+    terms = weighted_term_classes(cfg.objective).values()
+    alone = any(t.stands_alone for t in terms)
+    if not alone and not any("content" in t.needs for t in terms):
         content_img = None  # pure texture synthesis: no content, square canvas, noise init
-    if not style_imgs and content_img is None and not dreaming:
+    if not style_imgs and content_img is None and not alone:
         raise ParamartError("nothing to optimise for: give style=... and/or content=...")
     if cfg.style_masks is not None and len(cfg.style_masks) != len(style_imgs):
         raise ParamartError(
@@ -121,13 +85,13 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
         )
     # the smallest longest side that keeps the shorter one at VGG's 16 px
     aspect = 1.0 if content_img is None else max(content_img.size) / min(content_img.size)
-    schedule = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
+    schedule = make_schedule(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares,
+                             min_longest=math.ceil(16 * aspect))
     canvas = canvas_size(content_img, cfg.size)
     for s in style_imgs:
         fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image", style_fix(cfg))
     check_masks(cfg.style_masks, canvas, cfg.max_input_pixels)
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
-    check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_)
     if cfg.param.get("init") == "content" and content_img is None:
         raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
     if resume is not None and len(schedule) > 1:

@@ -14,29 +14,33 @@ from pathlib import Path
 import torch
 
 from paramart.errors import ParamartError
+from paramart.evaluation.choose import fit_optimizer, strategy
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
-from paramart.objectives.zoom import with_zoom
 from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.loop import History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
-from paramart.runner.stages import Stage, build_stage
+from paramart.runner.stage import Stage, build_stage
 from paramart.runner.state import RunState
-from paramart.tiling import setup as tiling
 
 
 @dataclass
 class Outcome:
+    """What :func:`run_stages` returns: the saved image, the log and the trained parameterization."""
+
     image: torch.Tensor  #: the finished canvas, colour-finished, on the CPU
-    history: History
-    param: Parameterization
+    history: History  #: every logged step of every stage, steps and evaluations counted
+    param: Parameterization  #: the trained parameterization, at the last stage's size
 
 
 def rescale(param: Parameterization, size: tuple[int, int]) -> None:
+    """Move ``param`` to the next stage's canvas ``size`` (height, width). Raises
+    :class:`ParamartError` when it then renders another size (its class does not override
+    :meth:`Parameterization.rescale` but stores a grid), naming ``schedule.scales``."""
     param.rescale(size)
     got = tuple(param.render().shape[-2:])
     if got != tuple(size):
@@ -54,17 +58,22 @@ class StageHooks:
         self.state, self.observers, self.param, self.color, self.stage = state, observers, param, color, stage
 
     def frame(self, step: int, final: bool = False) -> torch.Tensor:
+        """Render the canvas, colour-finished, (1, 3, H, W) in [0, 1] on the CPU; give it to every
+        observer's ``on_frame`` and return it (the last stage's final frame is the saved result)."""
         image = self.color.finish(self.param.render(), self.stage.content).cpu()
         for o in self.observers:
             o.on_frame(step, image, final)
         return image
 
     def on_log(self, entry: Progress) -> None:
+        """A logged step: to ``losses.csv`` (the run state), then to every observer."""
         self.state.on_log(entry)
         for o in self.observers:
             o.on_log(entry)
 
     def on_step(self, step: int) -> None:
+        """After each step: the run state (checkpoint, stop request: may raise :class:`Interrupted`),
+        then a colour-finished frame for the observers that want one at this step."""
         self.state.on_step(step)
         seconds = self.state.seconds
         wanting = [o for o in self.observers if o.wants_frame(step, seconds)]
@@ -92,13 +101,10 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
                 prefit_to_content(param, stage.content, observers)
         else:
             rescale(param, stage.size)
-        objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
-        if objective is not stage.objective and getattr(stage.objective, "tiling", None) is not None:
-            raise ParamartError("zoom.levels does not combine with a tiled canvas; use model.tile=null "
-                                "(zoom training is for coordinate networks learned at small sizes)")
-        optimizer = make_optimizer(tiling.fit_optimizer(optimizer_factory(cfg.optim), stage.objective.tile_plan), param)
+        evaluation = strategy(stage.objective, stage.tiling, stage.size, param, cfg.zoom)
+        optimizer = make_optimizer(fit_optimizer(optimizer_factory(cfg.optim), stage.tiling), param)
         if state is None:
-            state = RunState(cfg, out, param, optimizer, objective.names)
+            state = RunState(cfg, out, param, optimizer, evaluation.names)
             done = state.begin(plan.resume)
             steps -= done  # resuming (single scale only): the steps left
         else:
@@ -106,16 +112,15 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         t_start = time.perf_counter() if t_start is None else t_start
         # a time budget is shared out like the steps: each scale ends by its share of it
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
-        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(objective.names))
+        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(evaluation.names))
         for o in observers:
             o.on_stage(info)
         hooks = StageHooks(state, observers, param, color, stage)
         hooks.frame(done)
         with state.guard():
-            part = optimize(param, objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
+            part = optimize(param, evaluation, optimizer, steps, start_step=done, log_every=cfg.log_every,
                             progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
-                            seconds_offset=state.seconds,
-                            evaluation=tiling.evaluation(param, stage.objective, optimizer))
+                            seconds_offset=state.seconds)
         history.rows += part.rows
         history.steps += part.steps
         history.evaluations += part.evaluations

@@ -23,19 +23,21 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from paramart.errors import ParamartError, WriteError
-from paramart.io.images import save_image, write_error
+from paramart.io.atomic import write_error
+from paramart.io.images import save_image
+from paramart.io.runfolder import CHECKPOINT, FINAL
 from paramart.params.base import Parameterization
 from paramart.runner.checkpoint import check_optimizer_state, rng_state, save_checkpoint, set_rng_state
 from paramart.runner.events import Progress
 from paramart.runner.loop import NonFiniteLoss
-from paramart.runner.losslog import LOSSES, LossLog
+from paramart.runner.losslog import LossLog
 from paramart.runner.memory import is_out_of_memory, out_of_memory_message
 from paramart.runner.resume import Resume, previous_rows
-from paramart.runner.signals import CHECKPOINT, IMAGE, Interrupted, stop_requested
+from paramart.runner.signals import Interrupted, stop_requested
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT", "IMAGE", "LOSSES", "Interrupted", "RunState"]
+__all__ = ["Interrupted", "RunState"]
 
 
 # --------------------------------------------------------------------------- the run's state
@@ -69,6 +71,7 @@ class RunState:
 
     @property
     def seconds(self) -> float:
+        """Seconds of optimisation since the start of the first run (a resumed run's earlier time included)."""
         return self._seconds_before + time.perf_counter() - self._t0
 
     # -- start
@@ -125,9 +128,13 @@ class RunState:
     # -- during the loop
 
     def on_log(self, entry: Progress) -> None:
+        """Append ``entry`` to ``losses.csv``."""
         self.log.append(entry)
 
     def on_step(self, step: int) -> None:
+        """After ``step``: remember the parameters as the last good ones, write the periodic
+        checkpoint every ``checkpoint_every`` steps (not at the last), and on a stop request save
+        and raise :class:`Interrupted`."""
         self.step = step
         self._good = _copy_state(self.param)
         if self.checkpoint_every > 0 and step % self.checkpoint_every == 0 and step < self.cfg.steps:
@@ -193,7 +200,8 @@ class RunState:
             rng=rng_state(), config=self.run_config, seconds=self.seconds, reason=reason,
         )
         self.saved_step = self.step
-        save_image(self.param.render().cpu() if image is None else image, self.out / IMAGE)
+        save_image(self.param.render().cpu() if image is None else image, self.out / FINAL)
 
     def finish(self, image: torch.Tensor) -> None:
+        """Save the finished run: ``checkpoint.pt`` and ``image`` ((1, 3, H, W) in [0, 1]) as ``final.png``."""
         self.save("done", image=image)
