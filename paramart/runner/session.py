@@ -21,7 +21,7 @@ from paramart.objectives.zoom import with_zoom
 from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
-from paramart.runner.loop import History, make_optimizer, optimize
+from paramart.runner.loop import Evaluation, History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
 from paramart.runner.stages import Stage, build_stage
@@ -54,7 +54,7 @@ class StageHooks:
         self.state, self.observers, self.param, self.color, self.stage = state, observers, param, color, stage
 
     def frame(self, step: int, final: bool = False) -> torch.Tensor:
-        image = self.color.finish(self.param.render(), self.stage.content).cpu()
+        image = self.stage.finish(self.param.render())
         for o in self.observers:
             o.on_frame(step, image, final)
         return image
@@ -69,7 +69,7 @@ class StageHooks:
         seconds = self.state.seconds
         wanting = [o for o in self.observers if o.wants_frame(step, seconds)]
         if wanting:
-            image = self.color.finish(self.param.render(), self.stage.content).cpu()
+            image = self.stage.finish(self.param.render())
             for o in wanting:
                 o.on_frame(step, image, False)
 
@@ -97,12 +97,13 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
             raise ParamartError("zoom.levels does not combine with a tiled canvas; use model.tile=null "
                                 "(zoom training is for coordinate networks learned at small sizes)")
         optimizer = make_optimizer(tiling.fit_optimizer(optimizer_factory(cfg.optim), stage.objective.tile_plan), param)
+        evaluation = tiling.evaluation(param, stage.objective, optimizer) or Evaluation(param, objective, optimizer)
         if state is None:
-            state = RunState(cfg, out, param, optimizer, objective.names)
+            state = RunState(cfg, out, param, optimizer, objective.names, stage.finish, evaluation.measure)
             done = state.begin(plan.resume)
             steps -= done  # resuming (single scale only): the steps left
         else:
-            state.next_stage(optimizer)
+            state.next_stage(optimizer, stage.finish, evaluation.measure)
         t_start = time.perf_counter() if t_start is None else t_start
         # a time budget is shared out like the steps: each scale ends by its share of it
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
@@ -114,12 +115,17 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         with state.guard():
             part = optimize(param, objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
                             progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
-                            seconds_offset=state.seconds,
-                            evaluation=tiling.evaluation(param, stage.objective, optimizer))
+                            seconds_offset=state.seconds, evaluation=evaluation)
         history.rows += part.rows
         history.steps += part.steps
         history.evaluations += part.evaluations
         done += part.steps
+    with state.guard():
+        final = state.measured()  # the saved image's own loss: the last row of losses.csv and run.json
+    if final is not None:
+        history.rows.append(final)
+        for o in observers:
+            o.on_log(final)
     image = hooks.frame(done, final=True)
     state.finish(image)
     return Outcome(image, history, param)

@@ -74,6 +74,17 @@ class Stage:
     content: torch.Tensor | None  #: the content photo at this size, in colour (for init and colour)
     objective: Objective
     steps: int  #: the steps planned for this stage
+    color: ColorPreservation | None = None  #: the run's colour preservation (None: none)
+
+    def finish(self, canvas: torch.Tensor) -> torch.Tensor:
+        """The image as saved, (1, 3, H, W) in [0, 1] on the CPU, from a rendered ``canvas``.
+
+        The one finishing function: every ``final.png`` (the end, ``checkpoint_every``, Ctrl-C,
+        a NaN or out-of-memory stop, ``max_seconds``), every time-lapse and preview frame goes
+        through it, so an early save looks like a finished run at that step (for
+        ``preserve_color=luminance`` the content's chroma is put back here)."""
+        image = canvas if self.color is None else self.color.finish(canvas, self.content)
+        return image.detach().cpu()
 
 
 def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPreservation,
@@ -98,4 +109,4 @@ def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPr
     with tiling.targets_in_tiles(vgg, tiles):
         objective = build_objective(cfg.objective, inputs, transform)
     tiling.attach(objective, tiles, size)
-    return Stage(size, content, objective, steps)
+    return Stage(size, content, objective, steps, color)

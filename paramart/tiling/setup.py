@@ -125,7 +125,7 @@ def evaluation(param, objective, optimizer):
                     f"the loss became {values[0]} at step {self.step}; lower the learning rate or the loss weights"
                 )
             self.count += 1
-            self.last = {"total": values[0], **dict(zip(terms, values[1:]))}
+            self.record({"total": values[0], **dict(zip(terms, values[1:]))})
             return total
 
     return TiledClosure(param, objective, optimizer)
