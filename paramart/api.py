@@ -26,6 +26,7 @@ from PIL import Image
 
 from paramart.config import register_configs
 from paramart.errors import ParamartError
+from paramart.io.claim import claim
 from paramart.io.images import to_pil
 from paramart.model.vgg import VGG19
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
@@ -85,6 +86,8 @@ def run(
     notebook cell (:mod:`paramart.outputs.notebook`), ``preview.enabled`` on a web page.
     """
     plan = make_plan(cfg, content, style)
+    if out_dir is not None:
+        claim_run_dir(cfg, Path(out_dir))
     watch = Watch(plan, out_dir, notebook=preview)  # checks preview.*; serves from the first stage on
     seed_everything(cfg.seed)
     vgg = load_model(plan)
@@ -105,6 +108,14 @@ def run(
             timelapse.write()
         finish_run_dir(out, plan, outcome.history, precision=vgg.precision)
     return Result(image=outcome.image, history=outcome.history, param=outcome.param, out_dir=out)
+
+
+def claim_run_dir(cfg: DictConfig, out: Path) -> None:
+    """``out`` becomes this run's folder (:mod:`paramart.io.claim`): refused when it holds
+    another run, unless ``overwrite=true`` or the run resumes itself in place."""
+    from paramart.runner.resume import resumes_into_itself
+
+    claim(out, overwrite=bool(cfg.get("overwrite")) or resumes_into_itself(cfg.get("resume"), out), key="out_dir")
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from paramart.config import register_configs
 from paramart.errors import ParamartError
+from paramart.io.claim import release
 from paramart.runner.sweep import record_failure
 
 
@@ -48,6 +49,7 @@ def _paramart(cfg: DictConfig) -> None:
                 cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), out_dir)
             result = run(cfg, out_dir)
     except ParamartError as exc:
+        release(out_dir)  # nothing of a run was written: the corrected command may use the folder
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # One bad job must not stop a sweep: record it for the end-of-sweep report.
             record_failure(out_dir, hydra_cfg.job.num, list(hydra_cfg.overrides.task), str(exc))
@@ -57,6 +59,7 @@ def _paramart(cfg: DictConfig) -> None:
         print(f"paramart: {exc.message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        release(out_dir)
         print("paramart: interrupted before anything could be saved", file=sys.stderr)
         sys.exit(130)
     last = result.history.last

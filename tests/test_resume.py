@@ -197,7 +197,7 @@ def test_signal_to_a_running_cli_saves_and_resume_continues(tmp_path, sig):
         im.verify()
     with Image.open(run_dir / "final.png") as im:
         assert im.size == (48, 32)
-    assert not [p for p in run_dir.iterdir() if p.name.startswith(".") and p.name != ".hydra"]
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".") and p.name not in (".hydra", ".paramart-run")]
 
     if sig != signal.SIGINT:
         return

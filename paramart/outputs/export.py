@@ -25,6 +25,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from paramart.errors import ParamartError
+from paramart.io.claim import own_file
 from paramart.io.images import save_image
 from paramart.params.base import Parameterization
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
@@ -63,6 +64,8 @@ class RenderConfig:
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
     progress: bool = MISSING
+    #: true: out= may replace a run's own file (final.png, checkpoint.pt ...); false: refused
+    overwrite: bool = False
 
 
 def output_size(train_size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:
@@ -117,7 +120,7 @@ def window_array(param: Parameterization, size: tuple[int, int], top: int, left:
 
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
            *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None, zoom=None,
-           repeat: int = 1, max_pixels: int = 2**28) -> Path:
+           repeat: int = 1, max_pixels: int = 2**28, overwrite: bool = False) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path.
     With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
     frames of that size is written instead (``out`` .gif or .mp4). ``repeat`` > 1 shows a
@@ -144,6 +147,9 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
         raise ParamartError(f"out={path}: give a {'.gif or .mp4' if animate else '.png or .jpg'} file name")
     if not path.parent.is_dir():
         raise ParamartError(f"out={path}: the folder {path.parent} does not exist")
+    if not overwrite and own_file(path) is not None:
+        raise ParamartError(f"out={path} is a file of the run in {own_file(path)}; give another file name "
+                            "(or leave out out= for render_WxH.png there), or add overwrite=true to replace it")
     if animate:
         frames = zoom_frames(param, size, float(zoom.to), int(zoom.frames), tuple(zoom.center), tile)
         write_animation(path, tqdm(frames, total=int(zoom.frames), disable=not progress, unit="frame"), zoom.fps)
@@ -169,7 +175,8 @@ def _render(cfg: DictConfig) -> None:
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels)
+                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels,
+                      overwrite=cfg.overwrite)
     except ParamartError as exc:
         fail(str(exc))
     if path.suffix.lower() == ".mp4":
