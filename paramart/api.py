@@ -29,6 +29,7 @@ from paramart.errors import ParamartError
 from paramart.io.claim import claim
 from paramart.io.images import to_pil
 from paramart.model.vgg import VGG19
+from paramart.outputs.preview import check_preview
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
 from paramart.outputs.watch import Watch
 from paramart.params.base import Parameterization
@@ -85,12 +86,16 @@ def run(
     the run (:class:`paramart.runner.events.Observer`); ``preview=True`` shows it in a
     notebook cell (:mod:`paramart.outputs.notebook`), ``preview.enabled`` on a web page.
     """
-    plan = make_plan(cfg, content, style)
-    if out_dir is not None:
-        claim_run_dir(cfg, Path(out_dir))
-    watch = Watch(plan, out_dir, notebook=preview)  # checks preview.*; serves from the first stage on
-    seed_everything(cfg.seed)
-    vgg = load_model(plan)
+    plan = check(cfg, content, style)
+    watch = Watch(plan, out_dir, notebook=preview)  # listens now (busy ports: refused here); serves from stage 1
+    try:
+        if out_dir is not None:
+            claim_run_dir(cfg, Path(out_dir))
+        seed_everything(cfg.seed)
+        vgg = load_model(plan)
+    except BaseException:
+        watch.release()
+        raise
     out = Path(out_dir) if out_dir is not None else None
     timelapse = make_timelapse(cfg, out, plan.canvas) if out is not None else None
     watchers = [*([timelapse] if timelapse is not None else []), *observers, *([watch] if watch.active else [])]
@@ -108,6 +113,15 @@ def run(
             timelapse.write()
         finish_run_dir(out, plan, outcome.history, precision=vgg.precision)
     return Result(image=outcome.image, history=outcome.history, param=outcome.param, out_dir=out)
+
+
+def check(cfg: DictConfig, content: ImageInput | None = None,
+          style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
+    """Everything a run checks before any model loads (the plan, the preview settings);
+    :class:`ParamartError` naming the key, else the plan. Loads and writes nothing but the inputs."""
+    plan = make_plan(cfg, content, style)
+    check_preview(cfg.preview)
+    return plan
 
 
 def claim_run_dir(cfg: DictConfig, out: Path) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -69,6 +70,29 @@ def needed_layers(objective: DictConfig | Mapping) -> list[str]:
     """Every VGG layer a weighted term of this objective config reads."""
     return [layer for t in term_configs(objective).values() if float(t.get("weight", 0)) > 0
             for layer in t.get("layers", [])]
+
+
+def check_terms(objective: DictConfig | Mapping, masks: bool = False, blend: bool = False) -> None:
+    """Build each term once from its config, without inputs (its constructor's checks),
+    and refuse ``style_masks`` for a weighted style term that cannot take them, before any
+    model loads. The message names the term's key (``objective.NAME``)."""
+    for name, node in term_configs(objective).items():
+        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else node
+        try:
+            term = instantiate(node)
+        except InstantiationException as exc:
+            cause = exc.__cause__
+            first = str(cause if cause is not None else exc).strip().splitlines()[0]
+            raise ParamartError(f"objective.{name}.{first}" if isinstance(cause, ParamartError)
+                                else f"objective.{name}: {first}") from None
+        if masks and term.weight > 0 and "style" in term.needs:
+            kind = type(term).__module__.rsplit(".", 1)[-1]
+            if not term.takes_masks:
+                raise ParamartError(f"objective.{name}: the {kind} term does not take style_masks; use "
+                                    f"term@objective.{name}=gram, or style_masks=null")
+            if blend:
+                raise ParamartError("style_blend and style_masks do not combine: the masks already say where each "
+                                    "style goes; give style_blend=null")
 
 
 def build_terms(objective: DictConfig | Mapping, inputs: Inputs) -> dict[str, Term]:

@@ -122,6 +122,9 @@ class Term(nn.Module):
     #: its statistics do not depend on where on the canvas features are (Gram, W2), so any
     #: crop, at any zoom, can be scored against the same targets
     position_free: ClassVar[bool] = False
+    #: it applies each style in its ``style_masks`` region (guided Gram matrices); a term that
+    #: needs style images and does not is refused with masks before any model loads
+    takes_masks: ClassVar[bool] = False
 
     def __init__(self, weight: float, layers: Sequence[str] = (), layer_weights: Sequence[float] | None = None):
         super().__init__()

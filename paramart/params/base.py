@@ -90,7 +90,13 @@ def check_param_config(config: Mapping[str, Any], where: str = "param") -> tuple
         raise ParamartError(f"{where} ({name}): {'param.' + str(key) + ': ' if key else ''}{first}") from None
     kwargs.pop("_target_", None)
     module, _, cls = target.rpartition(".")
-    return getattr(importlib.import_module(module), cls), kwargs
+    cls = getattr(importlib.import_module(module), cls)
+    for key, limit in getattr(cls, "limits", {}).items():
+        value = kwargs.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > limit:
+            raise ParamartError(f"{where}.{key}={value} must be at most {limit} (param={name}: larger ones "
+                                "take more memory or time than any machine has)")
+    return cls, kwargs
 
 
 def build_param(config: Mapping[str, Any], size: tuple[int, int], init_image: torch.Tensor | None) -> Parameterization:
@@ -119,6 +125,9 @@ class Parameterization(nn.Module):
     #: True when :meth:`render_region` evaluates only the pixels asked for (no full image
     #: is ever built), so a render can be assembled from tiles.
     tileable: bool = False
+    #: The largest value of each size setting (``param.KEY``): checked with the config, before
+    #: anything is allocated, so an absurd one is one line rather than hours or an out-of-memory.
+    limits: dict[str, int] = {}
     #: How a render at another size than the training canvas is made, for users' eyes.
     resampling: str = "resized with bicubic interpolation; no detail is added"
 

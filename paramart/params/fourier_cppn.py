@@ -54,6 +54,8 @@ register("fourier_cppn", FourierCPPNConfig)
 class FourierCPPN(CPPN):
     """A CPPN whose outputs are local Fourier coefficients, turned into colour by an IDFT."""
 
+    limits = {**CPPN.limits, "fourier_size": 64}
+
     def __init__(self, size, init_image: torch.Tensor | None = None, fourier_size: int = 10, **cppn):
         if fourier_size < 1:
             raise ParamartError(f"param.fourier_size={fourier_size} must be at least 1")

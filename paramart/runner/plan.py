@@ -19,7 +19,8 @@ from PIL import Image
 from paramart.errors import ParamartError
 from paramart.io.images import fit_size, load_image
 from paramart.model.layers import deepest
-from paramart.objectives.objective import needed_layers, term_configs
+from paramart.model.vgg import resolve_precision
+from paramart.objectives.objective import check_terms, needed_layers, term_configs
 from paramart.objectives.zoom import check_zoom
 from paramart.runner.resume import Resume, load_resume
 from paramart.runner.stages import stages
@@ -80,6 +81,44 @@ def fit(image: Image.Image, longest: int, what: str, fix: str = "raise size=") -
     return h, w
 
 
+def style_longest(cfg: DictConfig, longest: int) -> int:
+    """The style images' longest side at a stage whose canvas is ``longest`` px (as build_stage resizes them)."""
+    return max(16, round(longest * cfg.objective.style_scale))
+
+
+def check_style_at_every_scale(cfg: DictConfig, image: Image.Image, stage_sides: Sequence[int],
+                               aspect: float) -> None:
+    """The style image stays visible to VGG-19 (16 px on its short side) at every scale of
+    the schedule, and the advice names a value that works: the smallest ``size=`` for which
+    every scale passes."""
+    for longest in stage_sides:
+        h, w = fit_size(image.width, image.height, style_longest(cfg, longest))
+        if min(h, w) >= 16:
+            continue
+        needed = _size_that_fits(cfg, image, aspect)
+        scales = cfg.schedule.scales
+        where = f" (the schedule's {longest} px scale)" if scales and longest != stage_sides[-1] else ""
+        fix = (f"raise size= to {needed} or more" if needed is not None else "crop it to a less extreme shape")
+        if cfg.objective.style_scale < 1:
+            fix += f", or raise objective.style_scale= (now {cfg.objective.style_scale})"
+        if scales:
+            fix += ", or start the schedule at a larger scale (schedule.scales=)"
+        raise ParamartError(
+            f"the style image is {image.width}x{image.height} px: at {style_longest(cfg, longest)} px{where} its "
+            f"short side would be {min(h, w)} px but VGG-19 needs 16; {fix}")
+
+
+def _size_that_fits(cfg: DictConfig, image: Image.Image, aspect: float) -> int | None:
+    """The smallest ``size=`` at which the style image is 16 px on its short side at every scale."""
+    for size in range(cfg.size, 32769):
+        sides = [side for side, _ in stages(size, max(cfg.steps, len(cfg.schedule.scales or [1])),
+                                             cfg.schedule.scales, cfg.schedule.shares,
+                                             min_longest=math.ceil(16 * aspect))]
+        if all(min(fit_size(image.width, image.height, style_longest(cfg, s))) >= 16 for s in sides):
+            return size
+    return None
+
+
 def style_fix(cfg: DictConfig) -> str:
     """What to change when a style image is too small: ``style_scale`` when it is the cause."""
     scale = cfg.objective.style_scale
@@ -100,11 +139,29 @@ def weight(cfg: DictConfig, term: str) -> float:
     return 0.0 if node is None else float(node.weight)
 
 
+def check_zoom_untiled(cfg: DictConfig, canvas: tuple[int, int], layers: list[str]) -> None:
+    """Zoom training scores whole canvases: refuse an explicit ``model.tile=N``, and a canvas
+    that ``model.tile=auto`` would tile (it does not fit ``model.memory_budget``)."""
+    setting = cfg.model.get("tile")
+    if setting is None:
+        return
+    device = resolve_device(cfg.device)
+    tiles = None if setting == "auto" else setting
+    if setting == "auto":
+        tiles = tiling.decide(cfg, canvas, device, resolve_precision(cfg.model.precision, device), layers).tile
+    if tiles is not None:
+        why = "model.tile=auto would tile this canvas (it does not fit model.memory_budget)" if setting == "auto" \
+            else f"model.tile={setting} tiles the canvas"
+        raise ParamartError(f"zoom.levels does not combine with a tiled canvas: {why}; use model.tile=null or "
+                            "a smaller size= (zoom training is for coordinate networks learned at small sizes)")
+
+
 def make_plan(cfg: DictConfig, content: ImageInput | None = None,
               style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
     validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
     tiling.check(cfg)
+    check_terms(cfg.objective, masks=cfg.style_masks is not None, blend=cfg.style_blend is not None)
     layers = needed_layers(cfg.objective)  # known layer names: validate() checked them
     # Inputs first: bad paths fail before any model is loaded.
     content_spec = content if content is not None else cfg.content
@@ -124,10 +181,11 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     schedule = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
     canvas = canvas_size(content_img, cfg.size)
     for s in style_imgs:
-        fit(s, max(16, round(cfg.size * cfg.objective.style_scale)), "style image", style_fix(cfg))
+        check_style_at_every_scale(cfg, s, [longest for longest, _ in schedule], aspect)
     check_masks(cfg.style_masks, canvas, cfg.max_input_pixels)
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
-    check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_)
+    if check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_):
+        check_zoom_untiled(cfg, canvas, layers)
     if cfg.param.get("init") == "content" and content_img is None:
         raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
     if resume is not None and len(schedule) > 1:

@@ -24,6 +24,7 @@ from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.loop import Evaluation, History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
+from paramart.runner.signals import stop_requested
 from paramart.runner.stages import Stage, build_stage
 from paramart.runner.state import RunState
 from paramart.tiling import setup as tiling
@@ -86,10 +87,9 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
     for index, (longest, steps) in enumerate(plan.schedule):
         planned += steps
         stage = build_stage(plan, vgg, longest, steps, color, warp)
+        prefit = param is None and plan.resume is None  # param.init=content: coordinate networks fit the photo
         if param is None:
             param = build_param(cfg.param, stage.size, stage.content).to(plan.device)  # an allow-list
-            if plan.resume is None:  # param.init=content: coordinate networks first fit the photo (no VGG)
-                prefit_to_content(param, stage.content, observers)
         else:
             rescale(param, stage.size)
         objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
@@ -104,6 +104,10 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
             steps -= done  # resuming (single scale only): the steps left
         else:
             state.next_stage(optimizer, stage.finish, evaluation.measure)
+        if prefit:  # inside the state's guard: Ctrl-C, a second one, running out of memory as in the loop
+            with state.guard():
+                prefit_to_content(param, stage.content, observers, should_stop=stop_requested)
+                state.after_prefit()
         t_start = time.perf_counter() if t_start is None else t_start
         # a time budget is shared out like the steps: each scale ends by its share of it
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)

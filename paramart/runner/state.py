@@ -146,6 +146,16 @@ class RunState:
         self._good = _copy_state(self.param)
         if self.checkpoint_every > 0 and step % self.checkpoint_every == 0 and step < self.cfg.steps:
             self.save("periodic")
+        self.stop_if_requested()
+
+    def after_prefit(self) -> None:
+        """The photo pre-fit ended (in full, or early on Ctrl-C): its result is the last good
+        state, and a stop asked for during it saves now, as after any step."""
+        self._good = _copy_state(self.param)
+        self.stop_if_requested()
+
+    def stop_if_requested(self) -> None:
+        """Ctrl-C (or SIGTERM, the page's Stop) was asked for: measure, save, raise :class:`Interrupted`."""
         name = stop_requested()
         if name:
             try:
@@ -153,7 +163,7 @@ class RunState:
             except ParamartError:
                 pass  # a non-finite loss of the last step's image: saved all the same, the log ends before it
             self.save("interrupted")
-            raise Interrupted(name, step, self.out, saved=self.out is not None)
+            raise Interrupted(name, self.step, self.out, saved=self.out is not None)
 
     def measured(self) -> Progress | None:
         """Measure the current parameters' losses (the image a save writes now) and log them

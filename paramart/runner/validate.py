@@ -91,6 +91,7 @@ def validate(cfg: DictConfig) -> None:
     plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     plain.pop("hydra", None)
     _walk(plain, "")
+    _inputs(plain)
     _counts(plain)
     _objective(plain.get("objective") or {}, "objective.")
     _sizes(plain)
@@ -101,6 +102,20 @@ def validate(cfg: DictConfig) -> None:
     _device(plain["device"])
     _model(plain["model"])
     _param(cfg)
+
+
+def _inputs(c: dict) -> None:
+    """``content`` a path or null; ``style`` a path or a list of them; ``style_masks`` names or paths."""
+    if c["content"] is not None and (not isinstance(c["content"], str) or not c["content"].strip()):
+        raise _fail("content", c["content"], "must be an image file, sample:NAME or null")
+    style = c["style"]
+    styles = [style] if isinstance(style, str) else style
+    if style is not None and (not isinstance(styles, list) or not all(isinstance(s, str) and s.strip()
+                                                                       for s in styles)):
+        raise _fail("style", style, "must be an image file or sample:NAME, or a list of them")
+    masks = c.get("style_masks")
+    if masks is not None and not all(isinstance(m, str) and m.strip() for m in masks):
+        raise _fail("style_masks", masks, "must be a list of mask names or image files, one per style")
 
 
 def _counts(c: dict) -> None:
@@ -236,7 +251,14 @@ def _param(cfg: DictConfig) -> None:
     (``param.depth=0``, ``param.init=nope``) come before any model loads."""
     from paramart.params.base import build_param
 
-    build_param(cfg.param, (16, 16), torch.full((1, 3, 16, 16), 0.5) if cfg.content is not None else None)
+    param = build_param(cfg.param, (16, 16), torch.full((1, 3, 16, 16), 0.5) if cfg.content is not None else None)
+    with torch.no_grad():
+        finite_render = bool(torch.isfinite(param.render()).all())
+    if not finite_render:
+        given = OmegaConf.to_container(cfg.param, resolve=True)
+        keys = " ".join(f"param.{k}={_show(v)}" for k, v in given.items() if k != "_target_" and finite(v))
+        raise ParamartError(f"param: a 16 px test render is not finite with {keys}; bring the one you changed "
+                            "back towards its default")
 
 
 def check_masks(specs: ListConfig | list | None, canvas: tuple[int, int], max_pixels: int) -> None:

@@ -84,17 +84,24 @@ def free_memory(device: torch.device) -> int:
         return 8 * GiB
 
 
+#: model.memory_budget's range in GiB: below 16 MiB not even VGG-19's weights fit
+MIN_BUDGET_GIB, MAX_BUDGET_GIB = 0.016, 1 << 20
+
+
 def resolve_budget(value, device: torch.device) -> float:
     """``model.memory_budget`` in bytes: ``auto`` = 80% of the device's free memory now,
     else GiB."""
     if value in (None, "auto"):
         return 0.8 * free_memory(device)
     try:
-        gib = float(value)
-    except (TypeError, ValueError):
-        raise ParamartError(f"model.memory_budget must be auto or a number of GiB, not {value!r}") from None
-    if gib <= 0:
-        raise ParamartError(f"model.memory_budget={value} must be a positive number of GiB (or auto)")
+        gib = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        gib = math.nan
+    if not math.isfinite(gib):
+        raise ParamartError(f"model.memory_budget must be auto or a number of GiB, not {value!r}")
+    if not MIN_BUDGET_GIB <= gib <= MAX_BUDGET_GIB:
+        raise ParamartError(f"model.memory_budget={value} must be from {MIN_BUDGET_GIB} to {MAX_BUDGET_GIB} GiB "
+                            "(or auto)")
     return gib * GiB
 
 

@@ -65,6 +65,7 @@ def energy(stats: Stats, s: int, layer: str) -> torch.Tensor:
 class GramStyle(Term):
     needs = ("style",)
     position_free = True
+    takes_masks = True
 
     def build(self, inputs: Inputs) -> None:
         self.guided = inputs.masks is not None

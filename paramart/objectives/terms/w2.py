@@ -56,6 +56,9 @@ class W2Style(Term):
 
     def __init__(self, weight: float, layers=(), layer_weights=None, eps: float = 1e-6):
         super().__init__(weight, layers, layer_weights)
+        if not (isinstance(eps, int | float) and 0 < eps <= 1):
+            raise ParamartError(f"eps={eps} must be a number above 0 and at most 1 (a floor on the "
+                                "eigenvalues, relative to the style's scale)")
         self.eps = float(eps)
 
     def build(self, inputs: Inputs) -> None:
