@@ -11,6 +11,7 @@ In a notebook::
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from paramart.params.base import Parameterization
 from paramart.runner.events import Observer
 from paramart.runner.loop import History
 from paramart.runner.memory import explain_out_of_memory
-from paramart.runner.plan import ImageInput, Plan, make_plan
+from paramart.runner.plan import ImageInput, Plan, as_list, image_input, make_plan
 from paramart.runner.session import run_stages
 
 
@@ -158,12 +159,19 @@ def stylize(
     preview = bool(values.pop("preview", False))  # the notebook cell; the web page is preview.enabled
     groups = [f"{k}={values.pop(k)}" for k in _GROUPS if k in values]
     cfg = compose([*groups, *overrides])
-    # Paths and sample names go into the config (so the run records them); PIL images pass directly.
-    if isinstance(content, str):
-        values["content"], content = content, None
-    if isinstance(style, str) or (style is not None and not isinstance(style, Image.Image)
-                                  and all(isinstance(s, str) for s in style)):
-        values["style"], style = (style if isinstance(style, str) else list(style)), None
+    # Paths and sample names go into the config (so the run records them and resume= finds
+    # them); images and pixels pass directly (run.json then says they came from Python).
+    if content is not None:
+        content = image_input(content, "content")
+        if isinstance(content, str):
+            values["content"], content = content, None
+    if style is not None:
+        styles = as_list(style, "style")
+        if all(isinstance(s, str) for s in styles):
+            values["style"] = styles[0] if isinstance(style, str | os.PathLike) else styles
+            style = None
+        else:
+            style = styles
     for key, value in values.items():
         if key not in cfg:
             raise ParamartError(f"unknown option {key!r}")

@@ -95,4 +95,14 @@ def main() -> None:
 
     register_configs()
     write_settings_atomically()  # a full disk while Hydra writes .hydra/: one line, nothing half-written
+    sys.argv[1:] = [preview_alias(a) for a in sys.argv[1:]]
     _paramart()
+
+
+def preview_alias(arg: str) -> str:
+    """``preview=true`` (what people type) means ``preview.enabled=true``; Hydra would say
+    "bool is not a subclass of PreviewConfig"."""
+    key, _, value = arg.partition("=")
+    if key == "preview" and value.lower() in ("true", "false"):
+        return f"preview.enabled={value.lower()}"
+    return arg

@@ -12,15 +12,17 @@ only be resized. The render is written atomically.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import hydra
 import numpy as np
 import torch
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from PIL import Image
 from tqdm.auto import tqdm
 
@@ -66,6 +68,52 @@ class RenderConfig:
     progress: bool = MISSING
     #: true: out= may replace a run's own file (final.png, checkpoint.pt ...); false: refused
     overwrite: bool = False
+
+
+#: bounds of paramart-render's keys: (low, high) for whole numbers and numbers
+MAX_SIDE = 1 << 17
+MAX_FRAMES = 10_000
+MAX_ZOOM = 1e6
+
+
+def _whole(key: str, value: Any, low: int, high: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ParamartError(f"{key}={value} must be a whole number from {low} to {high}"
+                            + (" (or null)" if allow_none else ""))
+
+
+def _number(key: str, value: Any, low: float, high: float, *, above: bool = False) -> None:
+    ok = (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+          and (value > low if above else value >= low) and value <= high)
+    if not ok:
+        raise ParamartError(f"{key}={value} must be a number {'above' if above else 'from'} {low:g} "
+                            f"{'and at most' if above else 'to'} {high:g}")
+
+
+def check_render(cfg: Any) -> None:
+    """Every ``paramart-render`` key, before the checkpoint is read or anything is rendered:
+    one line naming the key (so a bad ``zoom.fps`` does not fail after every frame was made)."""
+    _whole("width", cfg.width, 1, MAX_SIDE, allow_none=True)
+    _whole("height", cfg.height, 1, MAX_SIDE, allow_none=True)
+    _whole("tile", cfg.tile, 1, 1 << 14)
+    _whole("repeat", cfg.repeat, 1, 256)
+    _whole("max_pixels", cfg.max_pixels, 1, 1 << 40)
+    if cfg.out is not None and (not isinstance(cfg.out, str) or not cfg.out.strip()):
+        raise ParamartError(f"out={cfg.out} must be a file name (.png, .jpg; .gif or .mp4 for a zoom) or null")
+    zoom = cfg.zoom
+    if zoom is None or zoom.to is None:
+        return
+    _number("zoom.to", zoom.to, 1, MAX_ZOOM)
+    _whole("zoom.frames", zoom.frames, 2, MAX_FRAMES)
+    _number("zoom.fps", zoom.fps, 0, 100, above=True)
+    center = zoom.center
+    if (not isinstance(center, list | tuple | ListConfig) or len(center) != 2
+            or not all(isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) and 0 <= c <= 1
+                       for c in center)):
+        raise ParamartError(f"zoom.center={center} must be two fractions of the width and height in [0, 1], "
+                            "e.g. [0.5,0.5]")
 
 
 def output_size(train_size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:
@@ -174,6 +222,7 @@ def _render(cfg: DictConfig) -> None:
     if OmegaConf.is_missing(cfg, "run"):
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
+        check_render(cfg)
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
                       progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels,
                       overwrite=cfg.overwrite)

@@ -7,10 +7,12 @@ an impossible setting) fails here, in seconds, with one line, before the network
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig
@@ -27,7 +29,8 @@ from paramart.runner.stages import stages
 from paramart.runner.validate import check_masks, validate
 from paramart.tiling import setup as tiling
 
-ImageInput = str | Image.Image
+#: an image as Python may pass it: a path or sample:NAME, a PIL image, or pixels (:func:`image_input`)
+ImageInput = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Plan:
     resume: Resume | None
     device: torch.device
     last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
+    content_name: str | None = None  #: the content's path or sample name as run.json records it
+    style_names: tuple[str, ...] = ()  #: the same for each style
 
 
 def resolve_device(name: str) -> torch.device:
@@ -58,12 +63,50 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def as_list(value: Any) -> list:
+def image_input(value: Any, key: str) -> str | Image.Image:
+    """An image given from Python as it is passed on: a path (``str`` or ``os.PathLike``) or
+    ``sample:NAME`` as text, a PIL image, or pixels (an (H, W, 3) array or a (3, H, W) /
+    (1, 3, H, W) tensor, 8-bit or in [0, 1]) as a PIL image; anything else is one line naming ``key``."""
+    if isinstance(value, str | Image.Image):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, torch.Tensor | np.ndarray):
+        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        if array.ndim == 4 and array.shape[0] == 1:
+            array = array[0]
+        if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
+            array = array.transpose(1, 2, 0)  # channels first, as torch keeps images
+        if array.ndim == 2:
+            array = array[..., None]
+        if array.ndim != 3 or array.shape[-1] not in (1, 3) or min(array.shape[:2]) < 1 or array.size > 2**28:
+            raise ParamartError(f"{key}: an array of shape {tuple(value.shape)} is not an image; give (H, W, 3) "
+                                "pixels or a (3, H, W) tensor")
+        if array.dtype != np.uint8:
+            array = array.astype(np.float64)
+            if not np.isfinite(array).all():
+                raise ParamartError(f"{key}: the array holds NaN or infinite values")
+            array = (np.clip(array, 0, 1) * 255).round().astype(np.uint8)
+        return Image.fromarray(np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array, "RGB")
+    raise ParamartError(f"{key}: give a file path, sample:NAME, a PIL image or an array of pixels, "
+                        f"not a {type(value).__name__}")
+
+
+def as_list(value: Any, key: str = "style") -> list:
     if value is None:
         return []
-    if isinstance(value, str | Image.Image):
-        return [value]
-    return list(value)
+    if isinstance(value, str | os.PathLike | Image.Image | torch.Tensor | np.ndarray):
+        return [image_input(value, key)]
+    if not isinstance(value, Sequence):
+        raise ParamartError(f"{key}: give an image or a list of images, not a {type(value).__name__}")
+    return [image_input(v, f"{key}[{i}]") for i, v in enumerate(value)]
+
+
+def input_name(image: ImageInput | None) -> str | None:
+    """What ``run.json`` says an input was: its path or sample name, or that Python passed the pixels."""
+    if image is None:
+        return None
+    return image if isinstance(image, str) else "(pixels passed from Python)"
 
 
 def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
@@ -97,7 +140,7 @@ def check_style_at_every_scale(cfg: DictConfig, image: Image.Image, stage_sides:
             continue
         needed = _size_that_fits(cfg, image, aspect)
         scales = cfg.schedule.scales
-        where = f" (the schedule's {longest} px scale)" if scales and longest != stage_sides[-1] else ""
+        where = f", for the schedule's {longest} px scale," if scales and longest != stage_sides[-1] else ""
         fix = (f"raise size= to {needed} or more" if needed is not None else "crop it to a less extreme shape")
         if cfg.objective.style_scale < 1:
             fix += f", or raise objective.style_scale= (now {cfg.objective.style_scale})"
@@ -164,9 +207,10 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     check_terms(cfg.objective, masks=cfg.style_masks is not None, blend=cfg.style_blend is not None)
     layers = needed_layers(cfg.objective)  # known layer names: validate() checked them
     # Inputs first: bad paths fail before any model is loaded.
-    content_spec = content if content is not None else cfg.content
+    content_spec = image_input(content, "content") if content is not None else cfg.content
     content_img = open_input(content_spec, cfg.max_input_pixels) if content_spec is not None else None
-    style_imgs = tuple(open_input(s, cfg.max_input_pixels) for s in as_list(style if style is not None else cfg.style))
+    style_specs = as_list(style if style is not None else cfg.style)
+    style_imgs = tuple(open_input(s, cfg.max_input_pixels) for s in style_specs)
     dreaming = weight(cfg, "dream") > 0
     if weight(cfg, "content") <= 0 and not dreaming:
         content_img = None  # pure texture synthesis: no content, square canvas, noise init
@@ -191,4 +235,6 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     if resume is not None and len(schedule) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
     return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, resolve_device(cfg.device),
-                deepest(layers) if layers else "conv1_1")
+                deepest(layers) if layers else "conv1_1",
+                input_name(content_spec) if content_img is not None else None,
+                tuple(input_name(s) for s in style_specs))
