@@ -100,3 +100,44 @@ def test_the_keys_are_discovered():
     for key in ("size", "param.fourier_features", "param.finest", "model.memory_budget", "objective.style.eps",
                 "zoom.levels", "preview.port", "optim.betas", "schedule.scales", "timelapse.fps"):
         assert key in found, key
+
+
+# -- paramart-render ---------------------------------------------------------------------
+
+
+@functools.cache
+def render_base() -> DictConfig:
+    from hydra import compose, initialize_config_module
+    from hydra.core.config_store import ConfigStore
+
+    from paramart.outputs.export import RenderConfig
+
+    ConfigStore.instance().store(name="render_schema", node=RenderConfig)
+    with initialize_config_module(config_module="paramart.conf", version_base="1.3"):
+        return compose(config_name="render", overrides=["run=nowhere", "zoom.to=4"])
+
+
+RENDER_KEYS = [k for k in leaves(render_base()) if k not in ("run", "device")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(st.sampled_from(RENDER_KEYS), st.sampled_from(HOSTILE))
+def test_every_render_key_refuses_hostile_values_in_one_line(key, text):
+    from paramart.outputs.export import check_render
+
+    cfg = render_base().copy()
+    try:
+        OmegaConf.update(cfg, key, parse(key, text), merge=False)
+    except OmegaConfBaseException as exc:
+        assert key in str(exc) or key.rsplit(".", 1)[-1] in str(exc), (key, text, str(exc))
+        return
+    try:
+        check_render(cfg)
+    except ParamartError as exc:
+        assert "\n" not in str(exc) and names_key(str(exc), key), (key, text, str(exc))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"{key}={text}: {type(exc).__name__}: {str(exc)[:300]}")
+
+
+def test_the_render_keys_are_discovered():
+    assert {"zoom.to", "zoom.fps", "zoom.frames", "zoom.center", "width", "tile", "repeat"} <= set(RENDER_KEYS)
