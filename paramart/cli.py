@@ -56,6 +56,8 @@ def _paramart(cfg: DictConfig) -> None:
             return
         fail(str(exc))
     except Interrupted as exc:
+        if not exc.saved:
+            release(out_dir)
         print(f"paramart: {exc.message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ The same for ``paramart-render``'s keys.
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -141,3 +142,19 @@ def test_every_render_key_refuses_hostile_values_in_one_line(key, text):
 
 def test_the_render_keys_are_discovered():
     assert {"zoom.to", "zoom.fps", "zoom.frames", "zoom.center", "width", "tile", "repeat"} <= set(RENDER_KEYS)
+
+
+@pytest.mark.skipif(os.environ.get("PARAMART_EVERY_KEY") != "all", reason="the exhaustive sweep (about 1 min): "
+                    "PARAMART_EVERY_KEY=all")
+def test_every_key_and_every_hostile_value():
+    """Each key once (each parameterization's keys under each), with every hostile value."""
+    seen: set[str] = set()
+    for b, key in KEYS:
+        if key in seen and not key.startswith(("param.", "objective.")):
+            continue
+        seen.add(key)
+        for text in HOSTILE:
+            check_one(b, key, text)
+    for key in RENDER_KEYS:
+        for text in HOSTILE:
+            test_every_render_key_refuses_hostile_values_in_one_line.hypothesis.inner_test(key, text)

@@ -94,9 +94,12 @@ def test_busy_preview_ports_are_refused_before_the_model_loads(no_model, tmp_pat
 
 
 def test_preview_true_is_what_people_type(tmp_path):
+    from paramart.io.claim import MARKER
+
     res = paramart_cli("preview=true", "size=8", *QUICK, f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.strip().splitlines() == [
         "paramart: error: size=8 must be a whole number from 16 to 32768"]
+    assert not (tmp_path / "r" / MARKER).exists()  # a run refused by the plan gives its folder back
 
 
 def test_prefit_stops_on_the_first_ctrl_c_and_saves(tmp_path, monkeypatch):

@@ -110,9 +110,8 @@ def test_sigint_through_the_cli_saves_a_finished_image(tmp_path):
     assert raw < 0.03, f"the interrupted final.png has chroma off by {raw:.3f}: it was not finished"
 
 
-@pytest.mark.parametrize("args", [["param=cppn", "param.prefit.steps=3", "size=32", "steps=2"],
-                                  ["size=32", "steps=2", "optim=adam"]], ids=["cppn", "pixel-adam"])
-def test_reported_loss_is_the_saved_images(tmp_path, args):
+def test_reported_loss_is_the_saved_images(tmp_path):
+    args = ["param=cppn", "param.prefit.steps=3", "size=32", "steps=2"]  # the issue's: 17.85 printed, 107.56 saved
     run_dir = tmp_path / "run"
     res = paramart_cli(*args, "log_every=1", *QUICK_CLI, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert res.returncode == 0, res.stderr

@@ -106,8 +106,12 @@ class RunDirGuard(Callback):
 
 
 def _explicit(config: DictConfig, which: str) -> bool:
-    """Whether the person chose ``hydra.{which}.dir`` (else it is paramart's dated default)."""
-    return any(str(o).split("=", 1)[0].lstrip("+") == f"hydra.{which}.dir" for o in config.hydra.overrides.hydra)
+    """Whether the person chose ``hydra.{which}.dir`` (else it is paramart's dated default);
+    a config without Hydra's record of the overrides counts as chosen (refused, not moved)."""
+    given = OmegaConf.select(config, "hydra.overrides.hydra", default=None)
+    if given is None:
+        return True
+    return any(str(o).split("=", 1)[0].lstrip("+") == f"hydra.{which}.dir" for o in given)
 
 
 def _claim(config: DictConfig, folder: Path, key: str) -> Path:

@@ -230,6 +230,10 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
     if check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_):
         check_zoom_untiled(cfg, canvas, layers)
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.model.precision, device)
+    for longest, _ in schedule:  # a canvas that fits no tiling of model.memory_budget: refused now, not at its scale
+        tiling.decide(cfg, canvas_size(content_img, longest), device, precision, layers)
     if cfg.param.get("init") == "content" and content_img is None:
         raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
     if resume is not None and len(schedule) > 1:

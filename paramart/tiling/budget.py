@@ -139,8 +139,8 @@ def auto_tile(size: tuple[int, int], deepest: str | None, precision: str, copies
     if core < max(j, 64):
         need = step_bytes(size, 64, deepest, precision, copies) / GiB
         raise ParamartError(
-            f"a {size[1]}x{size[0]} canvas needs about {need:.1f} GiB even in 64 px tiles, more than "
-            f"model.memory_budget ({budget / GiB:.1f} GiB); raise it, use a smaller size= or optim=adam"
+            f"a {size[1]}x{size[0]} canvas needs about {need:.3g} GiB even in 64 px tiles, more than "
+            f"model.memory_budget ({budget / GiB:.3g} GiB); raise it, use a smaller size= or optim=adam"
         )
     return core
 
