@@ -170,8 +170,9 @@ class RunState:
         as the row of step ``self.step``; None when this state has nothing to measure with."""
         if self.measure is None:
             return None
+        seconds = self.seconds  # when the image was made (the measurement itself is not the run's time)
         values = dict(self.measure())
-        entry = Progress(self.step, values.pop("total"), values, self.seconds)
+        entry = Progress(self.step, values.pop("total"), values, seconds)
         self.log.append(entry)
         return entry
 
