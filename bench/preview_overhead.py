@@ -128,7 +128,7 @@ def interleaved(size: int, blocks: int, block_steps: int) -> dict:
     from paramart.runner.events import StageInfo
     from paramart.runner.loop import make_optimizer, optimize
     from paramart.runner.plan import make_plan
-    from paramart.runner.stages import build_stage
+    from paramart.runner.stage import build_stage
 
     cfg = compose([f"size={size}", "preview.enabled=true", "preview.port=0", "progress=false"])
     plan = make_plan(cfg)

@@ -1,4 +1,4 @@
-"""Print sizes: peak memory and seconds per step, tiled against untiled (paramart/tiling).
+"""Print sizes: peak memory and seconds per step, tiled against untiled (paramart/evaluation/tiled.py).
 
 Each configuration runs in a fresh process under ``/usr/bin/time -v`` (so the peak RSS
 is the whole process's: Python, torch, VGG-19, targets, canvas, optimiser, activations)
@@ -60,7 +60,7 @@ def measure(spec: dict) -> dict:
 
 
 def add_estimates(row: dict) -> dict:
-    from paramart.tiling import budget as B
+    from paramart.evaluation import budget as B
 
     if "canvas" in row:
         h, w = row["canvas"]
@@ -90,13 +90,13 @@ def exactness(sizes_tiles: list[tuple[int, int]], precision: str) -> list[dict]:
     import torch
 
     from paramart.api import compose
+    from paramart.evaluation.tiled import Tiled
     from paramart.model.vgg import VGG19
     from paramart.objectives.color import ColorPreservation
     from paramart.objectives.transforms import RandomWarp
     from paramart.params.pixel import Pixel
     from paramart.runner.plan import make_plan
-    from paramart.runner.stages import build_stage
-    from paramart.tiling.evaluate import TiledEvaluation
+    from paramart.runner.stage import build_stage
 
     out = []
     vgg = VGG19("caffe", last_layer="conv5_1").configure(precision)
@@ -118,8 +118,10 @@ def exactness(sizes_tiles: list[tuple[int, int]], precision: str) -> list[dict]:
             reference = float((param.logits.grad - g0).norm() / param.logits.grad.norm())
             vgg.precision = precision
             param.zero_grad()
-        tiled = TiledEvaluation(stage.objective, stage.size, tile)
-        t1 = float(sum(tiled.backward(param).values()))
+        tiled = Tiled(stage.objective, stage.size, tile)
+        losses = tiled.losses(param)
+        losses.backward()
+        t1 = float(losses.total)
         g1 = param.logits.grad
         out.append({"size": size, "canvas": list(stage.size), "tile": tile, "tiles": len(tiled.tiles),
                     "precision": precision, "loss_untiled": float(total), "loss_tiled": t1,

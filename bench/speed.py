@@ -39,8 +39,8 @@ def worker(spec: dict) -> dict:
     import torch
 
     from paramart.api import compose, run
+    from paramart.device import resolve_device
     from paramart.model.vgg import resolve_precision
-    from paramart.runner.plan import resolve_device
 
     overrides = [f"param={spec['param']}", f"optim={spec['optim']}", f"size={spec['size']}",
                  f"steps={spec['steps']}", f"device={spec['device']}", f"content={spec['content']}",

@@ -44,9 +44,9 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from paramart.io.images import fit_size, load_image, resolve  # noqa: E402
+from paramart.geometry import canvas_size, fit_size  # noqa: E402
+from paramart.io.images import load_image, resolve  # noqa: E402
 from paramart.model.judge import GatysScore  # noqa: E402
-from paramart.runner.plan import canvas_size  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from paramart.io.images import fit_size, load_image, to_tensor
+from paramart.geometry import fit_size
+from paramart.io.images import load_image, to_tensor
 from paramart.model.judge import GatysScore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,12 +25,11 @@ from hydra import initialize_config_module
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from paramart.config import register_configs
+from paramart.config import store_schemas
 from paramart.errors import ParamartError
 from paramart.io.claim import claim
 from paramart.io.images import to_pil
 from paramart.model.vgg import VGG19
-from paramart.outputs.preview import check_preview
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
 from paramart.outputs.watch import Watch
 from paramart.params.base import Parameterization
@@ -39,6 +38,16 @@ from paramart.runner.loop import History
 from paramart.runner.memory import explain_out_of_memory
 from paramart.runner.plan import ImageInput, Plan, as_list, image_input, make_plan
 from paramart.runner.session import run_stages
+
+
+def register_configs() -> None:
+    """Every schema in Hydra's ConfigStore: the top level's, each parameterization's and each
+    loss term's (their packages register them on import). Call before composing a config."""
+    import paramart.objectives.terms  # noqa: F401  (each term registers its schema)
+    import paramart.params  # noqa: F401  (each parameterization registers its schema)
+    import paramart.runner.optimizers  # noqa: F401  (the optimisers' schemas)
+
+    store_schemas()
 
 
 @dataclass
@@ -118,19 +127,23 @@ def run(
 
 def check(cfg: DictConfig, content: ImageInput | None = None,
           style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
-    """Everything a run checks before any model loads (the plan, the preview settings);
-    :class:`ParamartError` naming the key, else the plan. Loads and writes nothing but the inputs."""
-    plan = make_plan(cfg, content, style)
-    check_preview(cfg.preview)
-    return plan
+    """Everything a run checks before any model loads (:func:`paramart.runner.plan.make_plan`:
+    every value, the inputs, the checkpoint to resume, the preview settings);
+    :class:`ParamartError` naming the key, else the plan. Loads and writes nothing; reads the inputs."""
+    return make_plan(cfg, content, style)
 
 
 def claim_run_dir(cfg: DictConfig, out: Path) -> None:
     """``out`` becomes this run's folder (:mod:`paramart.io.claim`): refused when it holds
     another run, unless ``overwrite=true`` or the run resumes itself in place."""
-    from paramart.runner.resume import resumes_into_itself
+    from paramart.runner.resume import run_dir_of
 
-    claim(out, overwrite=bool(cfg.get("overwrite")) or resumes_into_itself(cfg.get("resume"), out), key="out_dir")
+    spec = cfg.get("resume")
+    try:
+        in_place = bool(spec) and run_dir_of(str(spec)).resolve() == out.expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        in_place = False
+    claim(out, overwrite=bool(cfg.get("overwrite")) or in_place, key="out_dir")
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:

@@ -1,24 +1,43 @@
 """Structured config schemas, registered in Hydra's ConfigStore.
 
 The schemas give types (so ``size=big`` or ``foo=1`` fail with Hydra's message); the
-values, i.e. every default, live in the YAML files under ``conf/``.
+values, i.e. every default, live in the YAML files under ``conf/``: every field here is
+``MISSING``, so a key the YAML forgets fails when the config is composed. (The exception is
+a parameterization schema's key added after checkpoints were made without it, such as
+``hashgrid.antialias``: its schema default is what those checkpoints were trained with.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from paramart.objectives.zoom import ZoomConfig
-
 
 class Pooling(Enum):
     max = "max"
     avg = "avg"
+
+
+@dataclass
+class ZoomConfig:
+    """Zoom training (:mod:`paramart.evaluation.zoom_training`)."""
+
+    #: zoom factors a crop is drawn from (those above 1); null = no zoom training
+    levels: list[float] | None = MISSING
+    #: weight of the crop's style loss relative to the canvas's
+    weight: float = MISSING
+
+
+@dataclass
+class ParamConfig:
+    """Schema shared by all parameterizations (each registers a subclass, paramart/params/)."""
+
+    #: the class to build, from the registry of parameterizations
+    _target_: str = MISSING
 
 
 @dataclass
@@ -36,15 +55,17 @@ class ModelConfig:
     compile: Any = MISSING
     #: null | auto | N: evaluate the objective exactly in N px tiles (paramart/tiling); auto: when
     #: the canvas would not fit memory_budget
-    tile: Any = None
+    tile: Any = MISSING
     #: auto (80% of the device's free memory at the start) | GiB for activations, buffers and optimiser
-    memory_budget: Any = "auto"
+    memory_budget: Any = MISSING
 
 
 @dataclass
 class OptimConfig:
+    """Schema shared by the optimisers (the registry in :mod:`paramart.runner.optimizers`)."""
+
     _target_: str = MISSING
-    _partial_: bool = True
+    #: learning rate (Adam: a step size in parameter units; L-BFGS: 1, a full quasi-Newton step)
     lr: float = MISSING
 
 
@@ -77,7 +98,7 @@ class TimelapseConfig:
     #: also write timelapse.mp4; null = when imageio-ffmpeg is installed
     mp4: bool | None = MISSING
     #: keep the frames/*.png (one per captured step, file times = when captured)
-    keep_frames: bool = False
+    keep_frames: bool = MISSING
 
 
 @dataclass
@@ -94,17 +115,17 @@ class PreviewConfig:
     #: longest side of the preview frames in px
     max_size: int = MISSING
     #: serve other machines (needs the random token printed in the URL)
-    allow_remote: bool = False
+    allow_remote: bool = MISSING
 
 
 @dataclass
 class ScheduleConfig:
-    """Coarse-to-fine (paramart/runner/stages.py); null scales = one scale."""
+    """Coarse-to-fine (conf/schedule/, paramart/runner/schedule.py); null scales = one scale."""
 
     #: canvas sizes as fractions of ``size``, ascending, ending at 1 (e.g. [0.25, 0.5, 1])
-    scales: list[float] | None = None
+    scales: list[float] | None = MISSING
     #: fraction of ``steps`` spent at each scale (normalised); null = equal
-    shares: list[float] | None = None
+    shares: list[float] | None = MISSING
 
 
 @dataclass
@@ -126,14 +147,14 @@ class Config:
     #: style image(s): a path or sample:NAME, or a list of them
     style: Any = MISSING
     #: weights of several styles (normalised); null = equal
-    style_blend: list[float] | None = None
+    style_blend: list[float] | None = MISSING
     #: one mask per style (built-in left|right|top|bottom|radial|outside|all, or an image file);
     #: each style then applies only in its region (guided Gram matrices); null = everywhere
-    style_masks: list[str] | None = None
+    style_masks: list[str] | None = MISSING
     #: soft mask edges, as a fraction of the canvas's shorter side
     mask_feather: float = MISSING
     #: keep the content's colours: null | luminance | histogram
-    preserve_color: str | None = None
+    preserve_color: str | None = MISSING
     #: longest side of the canvas in px
     size: int = MISSING
     steps: int = MISSING
@@ -142,18 +163,20 @@ class Config:
     device: str = MISSING
     log_every: int = MISSING
     progress: bool = MISSING
-    # the param and optim groups carry their own schemas (conf/param/*.yaml)
-    param: Any = MISSING
+    #: the parameterization (conf/param/*.yaml, each typed by its own schema, a ParamConfig)
+    param: ParamConfig = MISSING
     model: ModelConfig = MISSING
-    optim: Any = MISSING
-    #: named loss terms (conf/term/, typed by their schemas) and style_scale
+    #: the optimiser (conf/optim/*.yaml, typed by AdamConfig or LBFGSConfig)
+    optim: OptimConfig = MISSING
+    #: named loss terms (conf/term/, each typed by its TermConfig schema) and style_scale; the
+    #: node itself stays open (Any) so that ``+term@objective.NAME=KIND`` can add a term
     objective: Any = MISSING
     schedule: ScheduleConfig = MISSING
     transforms: TransformsConfig = MISSING
     timelapse: TimelapseConfig = MISSING
     preview: PreviewConfig = MISSING
-    #: zoom-consistent training of coordinate parameterizations (paramart/objectives/zoom.py)
-    zoom: ZoomConfig = field(default_factory=ZoomConfig)
+    #: zoom-consistent training of coordinate parameterizations (paramart/evaluation/zoom_training.py)
+    zoom: ZoomConfig = MISSING
     # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING
@@ -165,7 +188,7 @@ class Config:
     overwrite: bool = False
     #: stop after this many seconds (from the start of the run) and save as if finished;
     #: null = no limit. With a schedule each scale gets its share of the time.
-    max_seconds: float | None = None
+    max_seconds: float | None = MISSING
 
 
 @dataclass
@@ -177,13 +200,12 @@ class GalleryConfig:
     intro: str = MISSING
 
 
-def register_configs() -> None:
-    import paramart.objectives.terms  # noqa: F401  (each term registers its schema)
-    import paramart.params  # noqa: F401  (each parameterization registers its schema)
-
+def store_schemas() -> None:
+    """Put the top-level, gallery and model schemas in Hydra's ConfigStore (the
+    parameterizations, terms and optimisers store their own through their registries when
+    their modules are imported: :func:`paramart.api.register_configs` does both)."""
     cs = ConfigStore.instance()
     cs.store(name="paramart_schema", node=Config)
     cs.store(name="gallery_schema", node=GalleryConfig)
     cs.store(group="model", name="model_schema", node=ModelConfig)
-    cs.store(group="optim", name="adam_schema", node=AdamConfig)
-    cs.store(group="optim", name="lbfgs_schema", node=LBFGSConfig)
+    cs.store(group="schedule", name="schedule_schema", node=ScheduleConfig)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from paramart.io.images import fit_size, load_image, to_tensor
+from paramart.geometry import fit_size
+from paramart.io.images import load_image, to_tensor
 from paramart.model.vgg import VGG19
 
 REPO = Path(__file__).resolve().parents[1]

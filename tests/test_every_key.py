@@ -111,7 +111,7 @@ def render_base() -> DictConfig:
     from hydra import compose, initialize_config_module
     from hydra.core.config_store import ConfigStore
 
-    from paramart.outputs.export import RenderConfig
+    from paramart.cli.render import RenderConfig
 
     ConfigStore.instance().store(name="render_schema", node=RenderConfig)
     with initialize_config_module(config_module="paramart.conf", version_base="1.3"):

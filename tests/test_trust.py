@@ -15,11 +15,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from paramart.cli.guard import RunDirGuard
+from paramart.cli.resume import check_stored_overrides
 from paramart.errors import ParamartError
 from paramart.params.base import build_param, check_param_config
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
-from paramart.runner.guard import RunDirGuard
-from paramart.runner.resume import check_stored_overrides
 from tests.conftest import paramart_cli
 
 RENDER = str(Path(sys.executable).with_name("paramart-render"))
@@ -114,7 +114,7 @@ def _hydra():
     """Hydra's config search path, as the CLI has it (config groups are known)."""
     from hydra import initialize_config_module
 
-    from paramart.config import register_configs
+    from paramart.api import register_configs
 
     register_configs()
     return initialize_config_module(config_module="paramart.conf", version_base="1.3")

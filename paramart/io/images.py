@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paramart.errors import ParamartError
-from paramart.io.atomic import atomic_write, write_error  # noqa: F401  (re-exported: their old home)
+from paramart.io.atomic import atomic_write
 
 SAMPLE_PREFIX = "sample:"
 
@@ -176,12 +176,6 @@ def load_image(spec: str, max_pixels: int | None = None) -> Image.Image:
             f"cannot read image {spec}: cannot convert its {im.mode} pixels to RGB ({_first_line(exc)}); "
             "re-save it as an 8-bit RGB PNG or JPEG"
         ) from None
-
-
-def fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
-    """(height, width) with the longest side scaled to ``longest`` px, keeping the aspect ratio."""
-    scale = longest / max(width, height)
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def to_tensor(image: Image.Image, size: tuple[int, int] | None = None) -> torch.Tensor:

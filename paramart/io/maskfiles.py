@@ -9,7 +9,7 @@ from paramart.errors import ParamartError
 from paramart.io.images import load_image
 
 
-def load_mask(spec: str, like: tuple[int, int], max_pixels: int | None = None, *,
+def read_mask_file(spec: str, like: tuple[int, int], max_pixels: int | None = None, *,
               against: str = "the content image") -> Image.Image:
     """A mask as 8-bit greyscale (``L``), checked to fit an image of size ``like`` (width, height)."""
     mask = load_image(spec, max_pixels).convert("L")

@@ -22,7 +22,17 @@ CONV_LAYERS: tuple[str, ...] = tuple(n for n in LAYER_NAMES if n.startswith("con
 _CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 
 
+def channel_count(layer: str) -> int:
+    """How many channels ``layer`` has (64 in block 1 ... 512 in blocks 4 and 5).
+
+    Raises :class:`ParamartError` for an unknown layer name."""
+    check_layers([layer])
+    block = next(ch for ch in layer if ch.isdigit())  # conv3_2 -> 3, pool5 -> 5
+    return _CHANNELS[int(block)]
+
+
 def check_layers(layers) -> None:
+    """Raise :class:`ParamartError` for a name in ``layers`` that is not a VGG-19 layer."""
     for name in layers:
         if name not in LAYER_NAMES:
             raise ParamartError(

@@ -73,10 +73,10 @@ def _blur(mask: torch.Tensor, sigma: float) -> torch.Tensor:
 def open_mask(spec: str, size: tuple[int, int], max_pixels: int | None = None):
     """A mask image file, checked before it is decoded (``max_input_pixels``) and against the
     canvas ``size`` (height, width): a mask of another shape is refused, never stretched."""
-    from paramart.io.maskfiles import load_mask as load_checked
+    from paramart.io.maskfiles import read_mask_file
 
     try:
-        return load_checked(spec, (size[1], size[0]), max_pixels, against="the canvas")
+        return read_mask_file(spec, (size[1], size[0]), max_pixels, against="the canvas")
     except ParamartError as exc:
         if "mask" in str(exc) or "max_input_pixels" in str(exc):
             raise ParamartError(f"style_masks: {exc}") from None
@@ -86,7 +86,7 @@ def open_mask(spec: str, size: tuple[int, int], max_pixels: int | None = None):
         ) from None
 
 
-def load_mask(spec: str, size: tuple[int, int], feather: float, max_pixels: int | None = None) -> torch.Tensor:
+def make_mask(spec: str, size: tuple[int, int], feather: float, max_pixels: int | None = None) -> torch.Tensor:
     """A built-in name or an image file (its luminance; white = 1), at ``size``, feathered."""
     if feather < 0:
         raise ParamartError(f"mask_feather={feather} must be zero or more (a fraction of the canvas, e.g. 0.1)")
@@ -101,7 +101,7 @@ def style_masks(specs: list[str], size: tuple[int, int], feather: float,
                 max_pixels: int | None = None) -> list[torch.Tensor]:
     """One mask per style. Where masks overlap they share the pixel (they are divided by
     their sum where it exceeds 1); a pixel no mask covers gets no style."""
-    masks = [load_mask(str(s), size, feather, max_pixels) for s in specs]
+    masks = [make_mask(str(s), size, feather, max_pixels) for s in specs]
     total = torch.stack(masks).sum(0).clamp_min(1.0)
     out = [m / total for m in masks]
     if any(float(m.max()) <= 0 for m in out):

@@ -11,16 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import nn
 
 import paramart.objectives.terms  # noqa: F401  (registers every term's schema)
 from paramart.errors import ParamartError
 from paramart.model.layers import check_layers
 from paramart.model.vgg import VGG19
-from paramart.objectives.term import Inputs, Stats, Term
+from paramart.objectives.term import TERMS, Inputs, Stats, Term
 
 
 class Objective(nn.Module):
@@ -66,6 +64,13 @@ def term_configs(objective: DictConfig | Mapping) -> dict[str, Any]:
     return {str(k): v for k, v in objective.items() if isinstance(v, Mapping | DictConfig) and "_target_" in v}
 
 
+def weighted_term_classes(objective: DictConfig | Mapping) -> dict[str, type[Term]]:
+    """{name: term class} of the terms of an objective config with a positive weight, from the
+    registry (nothing is built). Raises :class:`ParamartError` for an unregistered term."""
+    return {name: TERMS.entry(node, f"objective.{name}").cls() for name, node in term_configs(objective).items()
+            if float(node.get("weight", 0)) > 0}
+
+
 def needed_layers(objective: DictConfig | Mapping) -> list[str]:
     """Every VGG layer a weighted term of this objective config reads."""
     return [layer for t in term_configs(objective).values() if float(t.get("weight", 0)) > 0
@@ -73,34 +78,30 @@ def needed_layers(objective: DictConfig | Mapping) -> list[str]:
 
 
 def check_terms(objective: DictConfig | Mapping, masks: bool = False, blend: bool = False) -> None:
-    """Build each term once from its config, without inputs (its constructor's checks),
-    and refuse ``style_masks`` for a weighted style term that cannot take them, before any
-    model loads. The message names the term's key (``objective.NAME``)."""
-    for name, node in term_configs(objective).items():
-        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else node
-        try:
-            term = instantiate(node)
-        except InstantiationException as exc:
-            cause = exc.__cause__
-            first = str(cause if cause is not None else exc).strip().splitlines()[0]
-            raise ParamartError(f"objective.{name}.{first}" if isinstance(cause, ParamartError)
-                                else f"objective.{name}: {first}") from None
-        if masks and term.weight > 0 and "style" in term.needs:
-            kind = type(term).__module__.rsplit(".", 1)[-1]
-            if not term.takes_masks:
-                raise ParamartError(f"objective.{name}: the {kind} term does not take style_masks; use "
-                                    f"term@objective.{name}=gram, or style_masks=null")
-            if blend:
-                raise ParamartError("style_blend and style_masks do not combine: the masks already say where each "
-                                    "style goes; give style_blend=null")
+    """Refuse ``style_masks`` for a weighted style term that cannot take them (and with
+    ``style_blend``), before any model loads. The message names the term's key."""
+    if not masks:
+        return
+    for name, cls in weighted_term_classes(objective).items():
+        if "style" not in cls.needs:
+            continue
+        if not cls.takes_masks:
+            kind = cls.__module__.rsplit(".", 1)[-1]
+            raise ParamartError(f"objective.{name}: the {kind} term does not take style_masks; use "
+                                f"term@objective.{name}=gram, or style_masks=null")
+        if blend:
+            raise ParamartError("style_blend and style_masks do not combine: the masks already say where each "
+                                "style goes; give style_blend=null")
 
 
 def build_terms(objective: DictConfig | Mapping, inputs: Inputs) -> dict[str, Term]:
-    """Instantiate the active terms and build their targets."""
+    """The active terms, built from the term registry (:data:`paramart.objectives.term.TERMS`),
+    with their targets computed. Raises :class:`ParamartError` for an unregistered term or an
+    objective with no active term."""
     terms = {}
     for name, node in term_configs(objective).items():
-        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else node
-        term = instantiate(node)
+        cls, kwargs = TERMS.build_args(node, f"objective.{name}")
+        term = cls(**kwargs)
         check_layers(term.layers)
         if term.active(inputs) and (term.layers or not term.needs):
             term.build(inputs)

@@ -30,17 +30,17 @@ On the command line: ``objective.style.weight=300``; another term in the same pl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 from torch import nn
 
 from paramart.errors import ParamartError
 from paramart.model.vgg import VGG19
+from paramart.registry import Registry
 
 Stats = dict[str, torch.Tensor]
 
@@ -58,9 +58,14 @@ class TermConfig:
     layer_weights: list[float] | None = None
 
 
+#: the loss terms a config may build (``term@objective.NAME=KIND``)
+TERMS = Registry("term", "loss term")
+
+
 def register(name: str, schema: type) -> None:
-    """Make ``schema`` available to ``conf/term/NAME.yaml`` as ``NAME_schema``."""
-    ConfigStore.instance().store(group="term", name=f"{name}_schema", node=schema)
+    """Make ``schema`` available to ``conf/term/NAME.yaml`` as ``NAME_schema``, and its class
+    (the schema's ``_target_``) one that :func:`paramart.objectives.objective.build_terms` may build."""
+    TERMS.register(name, schema)
 
 
 @dataclass
@@ -73,14 +78,16 @@ class Inputs:
     styles: list[torch.Tensor] = field(default_factory=list)  #: style images, (1, 3, h, w) each
     blend: Sequence[float] | None = None  #: style_blend as configured (None: equal)
     masks: list[torch.Tensor] | None = None  #: one (1, 1, H, W) mask per style, or None
+    #: computes targets of print-size images in tiles, ``targets(image, layers, reduce)``
+    #: (:class:`paramart.evaluation.targets.TiledTargets`); None: one forward pass
+    targets: Callable[..., dict[str, torch.Tensor]] | None = None
 
     def features(self, image: torch.Tensor, layers: Sequence[str], reduce=None) -> dict[str, torch.Tensor]:
         """``image``'s features at ``layers`` (or ``reduce`` of each), computed once under
         ``torch.inference_mode`` with the network's precision settings, then cloned into
         ordinary tensors so that the terms may save them for backward."""
-        tiled = getattr(self.vgg, "tiled_targets", None)  # print-size canvases: paramart.tiling.setup
-        if tiled is not None:
-            return tiled(image, layers, reduce)
+        if self.targets is not None:
+            return self.targets(image, layers, reduce)
         with torch.inference_mode():
             feats = self.vgg(image, list(layers))
             out = {k: v if reduce is None else reduce(v) for k, v in feats.items()}
@@ -119,9 +126,13 @@ class Term(nn.Module):
     needs: ClassVar[tuple[str, ...]] = ()
     #: its statistics are sums over positions (the canvas can be scored in tiles)
     decomposable: ClassVar[bool] = True
-    #: its statistics do not depend on where on the canvas features are (Gram, W2), so any
-    #: crop, at any zoom, can be scored against the same targets
-    position_free: ClassVar[bool] = False
+    #: it reads VGG-19 features (so a positive weight needs at least one layer); False for
+    #: terms on the canvas itself (total variation)
+    reads_vgg: ClassVar[bool] = True
+    #: weighted, it keeps the content photo in the run (the canvas starts from it) although
+    #: it does not compare with it, and it gives the canvas something to optimise without any
+    #: style or content term (the dream objective)
+    stands_alone: ClassVar[bool] = False
     #: it applies each style in its ``style_masks`` region (guided Gram matrices); a term that
     #: needs style images and does not is refused with masks before any model loads
     takes_masks: ClassVar[bool] = False
@@ -131,6 +142,12 @@ class Term(nn.Module):
         self.weight = float(weight)
         self.layers = list(layers)
         self.layer_weights = split_weights(self.layers, layer_weights)
+
+    @classmethod
+    def check_settings(cls, node: dict[str, Any], prefix: str) -> None:
+        """Refuse (:class:`ParamartError`, naming ``PREFIX + key``) a value of this term's own
+        config keys that it cannot use; ``node`` is the term's config as plain data, already
+        checked for ``weight``, ``layers`` and ``layer_weights``. Runs before any model loads."""
 
     def active(self, inputs: Inputs) -> bool:
         """On when weighted and its inputs are there (a style term without style images is off)."""

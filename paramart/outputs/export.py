@@ -1,4 +1,5 @@
-"""``paramart-render``: re-render a finished run from its ``checkpoint.pt`` at any size.
+"""What ``paramart-render`` does (its command line is :mod:`paramart.cli.render`): re-render a
+finished run from its ``checkpoint.pt`` at any size, or as a zoom animation.
 
     paramart-render run=outputs/DATE/TIME width=7680 height=4320 out=big.png
     paramart-render run=outputs/DATE/TIME width=480 zoom.to=64 zoom.frames=96 out=zoom.gif
@@ -13,62 +14,22 @@ only be resized. The render is written atomically.
 from __future__ import annotations
 
 import math
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hydra
-import numpy as np
-import torch
-from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf import ListConfig
 from PIL import Image
 from tqdm.auto import tqdm
 
+from paramart.device import resolve_device
 from paramart.errors import ParamartError
 from paramart.io.claim import own_file
 from paramart.io.images import save_image
-from paramart.params.base import Parameterization
+from paramart.outputs.drawing import check_render_size, output_size, render_array, window_array
+from paramart.outputs.zoom_animation import ANIMATIONS, write_animation, zoom_frames
 from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
 
 FORMATS = (".png", ".jpg", ".jpeg")
-
-
-@dataclass
-class ZoomAnimationConfig:
-    #: final magnification (e.g. 64); null: render a still image
-    to: float | None = None
-    #: frames of the animation, and their rate
-    frames: int = 48
-    fps: float = 12.0
-    #: the point zoomed into, as fractions of the width and height
-    center: list[float] = field(default_factory=lambda: [0.5, 0.5])
-
-
-@dataclass
-class RenderConfig:
-    #: the run directory (or its checkpoint.pt)
-    run: str = MISSING
-    #: output size in px; one of them null keeps the training canvas's aspect, both null its size
-    width: int | None = None
-    height: int | None = None
-    #: output file (.png or .jpg); null: RUN/render_WxH.png
-    out: str | None = None
-    #: side of the square tiles CPPNs are evaluated in (memory grows with tile^2)
-    tile: int = MISSING
-    #: periodic runs: the image repeated repeat x repeat times (a seamless tile, tiled)
-    repeat: int = 1
-    #: zoom animation (paramart/outputs/zoom.py): zoom.to = final magnification, null = a still image
-    zoom: ZoomAnimationConfig = field(default_factory=lambda: ZoomAnimationConfig())
-    #: renders with more pixels are refused before anything is allocated (16384 x 16384 by default)
-    max_pixels: int = 2**28
-    #: auto | cpu | cuda | cuda:N
-    device: str = MISSING
-    progress: bool = MISSING
-    #: true: out= may replace a run's own file (final.png, checkpoint.pt ...); false: refused
-    overwrite: bool = False
-
 
 #: bounds of paramart-render's keys: (low, high) for whole numbers and numbers
 MAX_SIDE = 1 << 17
@@ -116,66 +77,13 @@ def check_render(cfg: Any) -> None:
                             "e.g. [0.5,0.5]")
 
 
-def output_size(train_size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:
-    """(height, width) asked for; a missing side follows the training canvas's aspect ratio."""
-    h0, w0 = train_size
-    if width is None and height is None:
-        return h0, w0
-    if height is None:
-        height = max(1, round(width * h0 / w0))
-    if width is None:
-        width = max(1, round(height * w0 / h0))
-    if width < 1 or height < 1:
-        raise ParamartError(f"width={width} height={height}: both must be at least 1 px")
-    return height, width
-
-
-def check_render_size(size: tuple[int, int], max_pixels: int) -> None:
-    h, w = size
-    if h * w > max_pixels:
-        raise ParamartError(f"width={w} height={h} is {h * w / 1e6:.0f} megapixels, over max_pixels={max_pixels} "
-                            f"({h * w * 3 / 2**30:.1f} GiB as 8-bit RGB); ask for a smaller render, or raise "
-                            "max_pixels= if you have the memory")
-
-
-def _to_uint8(image: torch.Tensor) -> np.ndarray:
-    return image[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
-
-
-def render_array(param: Parameterization, size: tuple[int, int], tile: int = 256,
-                 progress: bool = False) -> np.ndarray:
-    """(height, width, 3) uint8 render. Tileable parameterizations are evaluated tile by tile,
-    so no float image of the whole size is ever held."""
-    if not param.tileable:
-        return _to_uint8(param.render(size))
-    return window_array(param, size, 0, 0, size, tile, progress)
-
-
-def window_array(param: Parameterization, size: tuple[int, int], top: int, left: int, window: tuple[int, int],
-                 tile: int = 256, progress: bool = False) -> np.ndarray:
-    """(h, w, 3) uint8 pixels ``[top:top+h, left:left+w]`` of a ``size`` render of a tileable
-    parameterization, evaluated tile by tile (``window`` = (h, w))."""
-    if tile < 1:
-        raise ParamartError(f"tile={tile} must be at least 1")
-    h, w = window
-    out = np.empty((h, w, 3), dtype=np.uint8)
-    tiles = [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
-    for y, x in tqdm(tiles, disable=not progress, unit="tile", dynamic_ncols=True):
-        th, tw = min(tile, h - y), min(tile, w - x)
-        out[y : y + th, x : x + tw] = _to_uint8(param.render_region(size, top + y, left + x, th, tw))
-    return out
-
-
 def render(run: str | Path, width: int | None = None, height: int | None = None, out: str | Path | None = None,
            *, tile: int = 256, device: str = "cpu", progress: bool = False, log=None, zoom=None,
            repeat: int = 1, max_pixels: int = 2**28, overwrite: bool = False) -> Path:
     """Render the run's learned image at (width, height) into ``out``; returns the path.
-    With ``zoom`` (a :class:`ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
+    With ``zoom`` (a :class:`paramart.cli.render.ZoomAnimationConfig` whose ``to`` is set) a zoom animation of
     frames of that size is written instead (``out`` .gif or .mp4). ``repeat`` > 1 shows a
     periodic (``param.periodic=true``) image repeated ``repeat`` x ``repeat`` times."""
-    from paramart.outputs.zoom import ANIMATIONS, write_animation, zoom_frames
-    from paramart.runner.plan import resolve_device
-
     animate = zoom is not None and zoom.to is not None
     ckpt = load_checkpoint(run)
     size = output_size(tuple(ckpt["size"]), width, height)
@@ -208,37 +116,3 @@ def render(run: str | Path, width: int | None = None, height: int | None = None,
     array = render_array(param, size, tile, progress) if repeat == 1 else window_array(param, size, 0, 0, tiled, tile)
     save_image(Image.fromarray(array), path)
     return path
-
-
-@hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="render")
-def _render(cfg: DictConfig) -> None:
-    def log(message: str) -> None:
-        print(f"paramart-render: {message}", file=sys.stderr)
-
-    def fail(message: str) -> None:
-        log(f"error: {message}")
-        sys.exit(2)
-
-    if OmegaConf.is_missing(cfg, "run"):
-        fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
-    try:
-        check_render(cfg)
-        path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels,
-                      overwrite=cfg.overwrite)
-    except ParamartError as exc:
-        fail(str(exc))
-    if path.suffix.lower() == ".mp4":
-        log(f"wrote {path}")
-        return
-    with Image.open(path) as im:
-        frames = getattr(im, "n_frames", 1)
-        log(f"wrote {path} ({im.width}x{im.height}{f', {frames} frames' if frames > 1 else ''})")
-
-
-def main() -> None:
-    """``paramart-render``: re-render a run at any resolution."""
-    import paramart.params  # noqa: F401  (each parameterization registers its schema)
-
-    ConfigStore.instance().store(name="render_schema", node=RenderConfig)
-    _render()

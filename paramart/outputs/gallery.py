@@ -23,12 +23,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
 from paramart.errors import ParamartError, WriteError
-from paramart.io.images import atomic_write, safe_name, write_error
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.images import safe_name
+from paramart.io.runfolder import FINAL, LOSS_PLOT, TIMELAPSE_GIF
 from paramart.outputs.runfiles import Damaged, RunFiles, read_run
 
 log = logging.getLogger(__name__)
 
-ASSETS = ("final.png", "timelapse.gif", "losses.png")
+ASSETS = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)
 
 
 @dataclass
@@ -71,13 +73,13 @@ def find_runs(paths: list[str | Path], exclude: Path | None = None) -> list[Path
     for p in map(Path, paths):
         if not p.exists():
             raise ParamartError(f"no such run or sweep directory: {p}")
-        if (p / "final.png").is_file():
+        if (p / FINAL).is_file():
             runs = [p]
         else:
             runs = []
             for folder, dirs, files in os.walk(p, followlinks=False):
                 dirs.sort()
-                if "final.png" in files:
+                if FINAL in files:
                     runs.append(Path(folder))
             runs.sort(key=functools.partial(_natural_under, p))
         found.extend(r for r in runs if skip is None or not _inside(r, skip))
@@ -147,7 +149,7 @@ def _piece(r: RunFiles, slug: str, out: Path, warn: Callable[[str], None]) -> Pi
     dest.mkdir(parents=True, exist_ok=True)
     title = _title(r)
     view = PieceView(slug, title, settings=_settings(r))
-    for name, caption in (("final.png", "final"), ("timelapse.gif", "time-lapse"), ("losses.png", None)):
+    for name, caption in ((FINAL, "final"), (TIMELAPSE_GIF, "time-lapse"), (LOSS_PLOT, None)):
         if name in r.assets:
             _copy(r.assets[name], dest / name)
             figure = Figure(f"pieces/{slug}/{name}", f"{caption or 'loss curves'}: {title}", caption)

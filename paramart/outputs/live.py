@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from paramart.io.images import fit_size
+from paramart.geometry import fit_size
 
 
 class LiveRun:

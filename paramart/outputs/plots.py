@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from paramart.io.images import atomic_write
+from paramart.io.atomic import atomic_write
 
 
 def read_losses(csv_path: str | Path) -> dict[str, list[float]]:

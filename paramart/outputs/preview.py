@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import hmac
-import ipaddress
 import json
 import secrets
 import socket
@@ -37,47 +36,20 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from paramart.errors import ParamartError
+from paramart.io.runfolder import FINAL, LOSS_PLOT, LOSSES, RUN_JSON, TIMELAPSE_GIF
 from paramart.outputs.live import LiveRun
+from paramart.runner.preview_settings import is_loopback
 
 #: ports tried after a busy one: preview.port, preview.port + 1, ...
 PORT_TRIES = 20
 #: the run folder's files the page may link to (nothing else there is served)
-RUN_FILES = {"final.png": "image/png", "losses.csv": "text/csv; charset=utf-8", "losses.png": "image/png",
-             "timelapse.gif": "image/gif", "run.json": "application/json"}
+RUN_FILES = {FINAL: "image/png", LOSSES: "text/csv; charset=utf-8", LOSS_PLOT: "image/png",
+             TIMELAPSE_GIF: "image/gif", RUN_JSON: "application/json"}
 #: the longest a finished run's server waits for a watching page to fetch the final state, s
 GRACE = 2.0
 FINAL = ("done", "stopped", "failed")
 CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` names is a loopback one (127.0.0.0/8, ::1)."""
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        raise ParamartError(f"preview.host={host}: no such host on this machine; use 127.0.0.1") from None
-    return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
-
-
-def check_preview(p: Any) -> None:
-    """Refuse bad ``preview.*`` settings before any model loads."""
-    if not p.enabled:
-        return
-    if not 0 <= int(p.port) <= 65535:
-        raise ParamartError(f"preview.port={p.port} must be 0 (any free port) or 1-65535")
-    if not p.refresh > 0:
-        raise ParamartError(f"preview.refresh={p.refresh} must be a positive number of seconds")
-    if p.max_size < 16:
-        raise ParamartError(f"preview.max_size={p.max_size} must be 16 px or more")
-    if not is_loopback(str(p.host)) and not p.allow_remote:
-        raise ParamartError(
-            f"preview.host={p.host} is not loopback: other machines could watch the run and stop it; keep "
-            "preview.host=127.0.0.1, or add preview.allow_remote=true (the URL then carries a random token)")
 
 
 def count(text: str, default: int = 0) -> int:

@@ -13,7 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from paramart.errors import WriteError
-from paramart.io.images import atomic_write, write_error
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.runfolder import INPUTS, LOSS_PLOT, LOSSES, RUN_JSON
 from paramart.objectives.objective import term_configs
 from paramart.runner.loop import History
 
@@ -61,9 +62,9 @@ def term_facts(cfg: DictConfig) -> dict[str, dict]:
 def finish_run_dir(out: Path, plan: Plan, history: History, precision: str | None = None) -> None:
     """Write ``losses.png``, ``inputs/`` thumbnails and ``run.json``."""
     cfg, content, styles, device = plan.cfg, plan.content, plan.styles, plan.device
-    if (out / "losses.csv").is_file():
-        plot_losses(out / "losses.csv", out / "losses.png")
-    inputs = out / "inputs"
+    if (out / LOSSES).is_file():
+        plot_losses(out / LOSSES, out / LOSS_PLOT)
+    inputs = out / INPUTS
     try:
         inputs.mkdir(exist_ok=True)
     except OSError as exc:
@@ -91,4 +92,4 @@ def finish_run_dir(out: Path, plan: Plan, history: History, precision: str | Non
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "host": platform.node(),
     }
-    atomic_write(out / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(facts, indent=2)))
+    atomic_write(out / RUN_JSON, lambda tmp: Path(tmp).write_text(json.dumps(facts, indent=2)))

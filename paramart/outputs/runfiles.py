@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from paramart.errors import ParamartError
+from paramart.io.runfolder import FINAL, INPUTS, LOSS_PLOT, RUN_JSON, TIMELAPSE_GIF
 from paramart.trust import load_yaml_data
 
 #: facts shown as text, and facts that must be finite numbers
@@ -59,7 +60,7 @@ def _read_text(path: Path) -> str:
 
 
 def _facts(run: Path) -> dict[str, Any]:
-    path = run / "run.json"
+    path = run / RUN_JSON
     if not path.exists():
         return {}
     if not contained(path, run):
@@ -125,14 +126,14 @@ def _image_ok(path: Path) -> bool:
         return False
 
 
-def read_run(run: Path, assets: tuple[str, ...] = ("final.png", "timelapse.gif", "losses.png")) -> RunFiles:
+def read_run(run: Path, assets: tuple[str, ...] = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)) -> RunFiles:
     """The run's facts and the files the gallery may copy, all inside ``run``; :class:`Damaged` if unusable."""
     files = RunFiles(run, _facts(run), _overrides(run))
-    if not contained(run / "final.png", run) or not _image_ok(run / "final.png"):
+    if not contained(run / "final.png", run) or not _image_ok(run / FINAL):
         raise Damaged("final.png is not an image inside the run folder")
     files.assets = {name: run / name for name in assets if contained(run / name, run)}
-    if (run / "inputs").is_dir() and not (run / "inputs").is_symlink():
-        files.inputs = sorted(p for p in (run / "inputs").glob("*.jpg") if contained(p, run))
+    if (run / INPUTS).is_dir() and not (run / INPUTS).is_symlink():
+        files.inputs = sorted(p for p in (run / INPUTS).glob("*.jpg") if contained(p, run))
     files.renders = sorted(p for p in run.glob("render_*.png") if contained(p, run))
     files.animations = sorted(p for p in run.glob("zoom_*.gif") if contained(p, run))
     return files

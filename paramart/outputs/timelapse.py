@@ -20,7 +20,10 @@ import torch
 from PIL import Image
 
 from paramart.errors import WriteError
-from paramart.io.images import atomic_write, fit_size, to_pil, write_error
+from paramart.geometry import fit_size
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.images import to_pil
+from paramart.io.runfolder import TIMELAPSE_GIF, TIMELAPSE_MP4
 from paramart.runner.events import Observer
 
 
@@ -126,14 +129,14 @@ class Timelapse(Observer):
                 frames.append(im.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE))
         ms = round(1000 / self.fps)
         durations = [ms] * (len(frames) - 1) + [ms * hold]
-        out = self.dir / "timelapse.gif"
+        out = self.dir / TIMELAPSE_GIF
         atomic_write(out, lambda tmp: frames[0].save(
             tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
             optimize=False, disposal=1))
         return out
 
     def _write_mp4(self, paths: list[Path], hold: int) -> Path:
-        out = self.dir / "timelapse.mp4"
+        out = self.dir / TIMELAPSE_MP4
 
         def encode(tmp: str) -> None:
             # H.264 wants even sides; macro_block_size=2 pads at most one pixel.

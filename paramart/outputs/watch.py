@@ -1,8 +1,9 @@
 """Watching one run: the preview page (``preview.enabled=true``) and the notebook cell
 (``paramart.stylize(..., preview=True)``), fed by the run as an observer.
 
-:class:`Watch` is a context manager around the whole run, so the server stops however
-the run ends: finished, stopped (Ctrl-C or the page's Stop button) or crashed; a page
+:class:`Watch` is an observer of the whole run whose ``on_end`` :func:`paramart.api.run`
+calls however the run ends, so the server stops when it is finished, stopped (Ctrl-C or
+the page's Stop button) or crashed; a page
 that is watching gets one more refresh (at most 2 s, while the run writes its last
 files) to show which.
 """
@@ -20,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paramart.outputs.live import LiveRun
 from paramart.outputs.notebook import NotebookCell
-from paramart.outputs.preview import PreviewServer, check_preview, reserve
+from paramart.outputs.preview import PreviewServer, reserve
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.plan import Plan
 from paramart.runner.signals import STOP, request_stop
@@ -87,7 +88,6 @@ class Watch(Observer):
     def __init__(self, plan: Plan, out_dir: str | Path | None, *, notebook: bool = False):
         self.cfg = cfg = plan.cfg
         self.enabled = bool(cfg.preview.enabled)
-        check_preview(cfg.preview)
         self.live: LiveRun | None = None
         self.server: PreviewServer | None = None
         self.cell: NotebookCell | None = None

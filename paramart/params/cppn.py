@@ -3,11 +3,8 @@ Mordvintsev et al., "Differentiable Image Parameterizations" (Distill 2018): a s
 maps each pixel's (x, y, r[, z]) to its colour, so the image is a continuous function of
 position and renders at any resolution, crisply.
 
-Coordinates are resolution-independent by construction: the longer side of the training
-canvas spans [-sqrt(3), sqrt(3)] (unit variance, as in the Distill notebook) and the shorter
-side proportionally less, measured at pixel centres. A render at any size samples the same
-region more or less densely; a render of another aspect ratio shows the largest centred
-part of that region with the render's aspect (never extrapolating beyond it).
+Coordinates are those of :mod:`paramart.params.coordinates` (the longer side spans
++-sqrt(3)), so a render at any size samples the same image.
 
 Layers are 1x1 "convolutions" (``nn.Linear`` on each pixel), weights N(0, 1/fan_in), biases
 zero; the output layer is zero-initialised so the first image is uniform grey and the
@@ -26,14 +23,13 @@ import torch
 from omegaconf import MISSING
 from torch import nn
 
+from paramart.config import ParamConfig
 from paramart.errors import ParamartError
-from paramart.params.base import ParamConfig, Parameterization, register
-from paramart.params.color import color_matrix, to_rgb
+from paramart.params.base import register
+from paramart.params.color import color_matrix
+from paramart.params.coordinates import CoordinateParameterization, extent
 from paramart.params.encoding import CoordinateEncoding
 from paramart.params.prefit import PrefitConfig, content_init
-
-#: Coordinates span +-sqrt(3) along the longer side: a uniform variable there has unit variance.
-COORD_RANGE = math.sqrt(3.0)
 
 
 def composite(a: torch.Tensor) -> torch.Tensor:
@@ -43,39 +39,6 @@ def composite(a: torch.Tensor) -> torch.Tensor:
 
 
 ACTIVATIONS = {"composite": (composite, 2), "tanh": (torch.tanh, 1), "sin": (torch.sin, 1)}
-
-
-def pixel_step(train_size: tuple[int, int], size: tuple[int, int]) -> float:
-    """Canvas units between neighbouring pixels of a ``size`` render (see :func:`pixel_coords`)."""
-    h0, w0 = train_size
-    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
-    return min(2 * ey / size[0], 2 * ex / size[1])
-
-
-def pixel_coords(train_size: tuple[int, int], size: tuple[int, int], top: int, left: int,
-                 height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(y, x) of the pixel centres of rows ``top:top+height`` and columns ``left:left+width``
-    of a ``size`` render of a canvas trained at ``train_size``, in canvas units.
-
-    The training canvas covers [-ey, ey] x [-ex, ex] with the longer side +-COORD_RANGE; a
-    render covers the largest centred region of it with the render's aspect ratio."""
-    h, w = size
-    step = pixel_step(train_size, size)
-    y = (torch.arange(top, top + height, dtype=torch.float32) + 0.5 - h / 2) * step
-    x = (torch.arange(left, left + width, dtype=torch.float32) + 0.5 - w / 2) * step
-    return y, x
-
-
-def roll(param, y: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """While training a periodic image (renders with gradients), shift it around the torus by a
-    random offset, so that no place is always at the canvas's edge, where VGG's zero padding
-    would print a frame into the texture. Renders without gradients are not moved."""
-    if not (getattr(param, "periodic", False) and torch.is_grad_enabled()):
-        return y, x
-    h0, w0 = param.size
-    ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
-    shift = torch.rand(2)
-    return y + float(shift[0]) * 2 * ey, x + float(shift[1]) * 2 * ex
 
 
 @dataclass
@@ -109,10 +72,9 @@ class CPPNConfig(ParamConfig):
 register("cppn", CPPNConfig)
 
 
-class CPPN(Parameterization):
+class CPPN(CoordinateParameterization):
     """An MLP from pixel coordinates to colour. Renders any region at any resolution."""
 
-    tileable = True
     resampling = "the network is evaluated at every pixel of the new size (tile by tile)"
     limits = {"depth": 256, "width": 4096, "latent_dim": 4096, "fourier_features": 65536,
               "fourier_anneal": 10**9, "fourier_sigma": 1e6}
@@ -134,10 +96,8 @@ class CPPN(Parameterization):
             raise ParamartError("param.depth and param.width must be at least 1 and param.latent_dim at least 0")
         self.activation = activation
         self.periodic = bool(periodic)
-        h0, w0 = self.size
-        extent = (COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0))
-        self.encoding = CoordinateEncoding(extent, fourier_features, fourier_sigma, fourier_kind, fourier_anneal,
-                                           periodic)
+        self.encoding = CoordinateEncoding(extent(self.size), fourier_features, fourier_sigma, fourier_kind,
+                                           fourier_anneal, periodic)
         self.register_buffer("z", torch.randn(latent_dim))
         self.register_buffer("color", color_matrix(decorrelate), persistent=False)
         act, widen = ACTIVATIONS[activation]
@@ -166,21 +126,9 @@ class CPPN(Parameterization):
         """(N, outputs_per_pixel) -> (N, 3) RGB logits; the plain CPPN outputs them directly."""
         return out
 
-    def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
-        device = self.out.weight.device
-        y, x = roll(self, *pixel_coords(self.size, size, top, left, height, width))
-        y, x = y.to(device), x.to(device)
+    def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
         act, _ = ACTIVATIONS[self.activation]
         a = self.features(y, x)
         for layer in self.hidden:
             a = act(layer(a))
-        rgb = to_rgb(self.head(self.out(a), y, x), self.color, channel_dim=-1)
-        return rgb.reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
-
-    def forward(self, size=None):
-        size = self.size if size is None else tuple(size)
-        return self.region(size, 0, 0, *size)
-
-    @torch.no_grad()
-    def render_region(self, size, top, left, height, width):
-        return self.region(tuple(size), top, left, height, width)
+        return self.head(self.out(a), y, x)

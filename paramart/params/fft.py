@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import torch
 from omegaconf import MISSING
 
+from paramart.config import ParamConfig
 from paramart.errors import ParamartError
 from paramart.io.images import resize
-from paramart.params.base import ParamConfig, Parameterization, register
+from paramart.params.base import Parameterization, register
 from paramart.params.color import color_matrix, to_rgb
 
 #: Lucid divides the synthesised image by 4 so that unit-scale spectra give moderate logits.
@@ -90,7 +91,7 @@ class FFT(Parameterization):
         super().__init__(size)
         h, w = self.size
         self.register_buffer("scale", spectrum_scale(h, w, decay_power), persistent=False)
-        self.register_buffer("colour", color_matrix(decorrelate), persistent=False)
+        self.register_buffer("color", color_matrix(decorrelate), persistent=False)
         if init == "auto":
             init = "content" if init_image is not None else "noise"
         if init == "content":
@@ -107,7 +108,7 @@ class FFT(Parameterization):
     def spectrum_of(self, image: torch.Tensor) -> torch.Tensor:
         """The parameters that render ``image`` (1, 3, H, W) at the training size: the inverse mapping."""
         logits = torch.logit(image[0].clamp(EDGE, 1 - EDGE))
-        decorrelated = torch.einsum("ij,jhw->ihw", torch.linalg.inv(self.colour.cpu()), logits)
+        decorrelated = torch.einsum("ij,jhw->ihw", torch.linalg.inv(self.color.cpu()), logits)
         spec = torch.fft.rfft2(decorrelated * SPECTRUM_GAIN, norm="ortho") / self.scale.cpu()
         return torch.view_as_real(spec).contiguous()
 
@@ -118,4 +119,4 @@ class FFT(Parameterization):
             spec = resample_spectrum(spec, (h, w), tuple(size))
             h, w = size
         decorrelated = torch.fft.irfft2(spec, s=(h, w), norm="ortho") / SPECTRUM_GAIN
-        return to_rgb(decorrelated, self.colour).unsqueeze(0)
+        return to_rgb(decorrelated, self.color).unsqueeze(0)

@@ -38,7 +38,8 @@ from omegaconf import MISSING
 
 from paramart.errors import ParamartError
 from paramart.params.base import register
-from paramart.params.cppn import COORD_RANGE, CPPN, CPPNConfig
+from paramart.params.coordinates import COORD_RANGE
+from paramart.params.cppn import CPPN, CPPNConfig
 
 
 @dataclass

@@ -11,10 +11,10 @@ colour by a tiny MLP and a sigmoid (through the decorrelated colour stage of
 :mod:`paramart.params.color` when ``decorrelate``).
 
 The image is a continuous function of position, in the CPPN's canvas units
-(:func:`paramart.params.cppn.pixel_coords`), so a render at any size samples the same image
+(:func:`paramart.params.coordinates.pixel_coords`), so a render at any size samples the same image
 and ``render_region`` evaluates only the pixels asked for. The finest levels may have more
 cells than the training canvas has pixels: they are where zoom training
-(:mod:`paramart.objectives.zoom`) puts the detail a large render shows.
+(:mod:`paramart.evaluation.zoom_training`) puts the detail a large render shows.
 
 ``periodic=true`` makes every level wrap around (a torus): the right edge continues into the
 left and the bottom into the top, so the texture tiles with no seam.
@@ -29,10 +29,11 @@ import torch
 from omegaconf import MISSING
 from torch import nn
 
+from paramart.config import ParamConfig
 from paramart.errors import ParamartError
-from paramart.params.base import ParamConfig, Parameterization, register
-from paramart.params.color import color_matrix, to_rgb
-from paramart.params.cppn import COORD_RANGE, pixel_coords, pixel_step, roll
+from paramart.params.base import register
+from paramart.params.color import color_matrix
+from paramart.params.coordinates import COORD_RANGE, CoordinateParameterization, extent
 from paramart.params.prefit import PrefitConfig, content_init
 
 #: the spatial hash's primes (Teschner et al. 2003, as in Instant-NGP); the first is 1
@@ -61,7 +62,7 @@ class HashGridConfig(ParamConfig):
     #: wrap every level around the canvas (a seamless, tileable texture)
     periodic: bool = MISSING
     #: fade out levels whose cells are smaller than a rendered pixel (mip-mapping); the schema's
-    #: default is off, what checkpoints made before the key existed were trained with (the YAML: on)
+    #: default is off, what checkpoints made before the key existed were trained with (the YAML: off too)
     antialias: bool = False
     #: auto (content when there is a content photo) | content | none: pixel-space pre-fit
     init: str = MISSING
@@ -79,10 +80,9 @@ def level_cells(coarsest: int, finest: int, levels: int) -> list[int]:
     return [round(coarsest * growth**level) for level in range(levels)]
 
 
-class HashGrid(Parameterization):
+class HashGrid(CoordinateParameterization):
     """Hashed multiresolution feature grids + a tiny MLP: an image of any resolution."""
 
-    tileable = True
     resampling = "the hash grids and MLP are evaluated at every pixel of the new size (tile by tile)"
     limits = {"levels": 64, "features": 64, "depth": 64, "width": 4096, "coarsest": 1 << 20, "finest": 1 << 20}
 
@@ -160,8 +160,7 @@ class HashGrid(Parameterization):
 
         All levels' tables are looked up in one ``embedding`` call (its backward is one
         ``index_add``; per-level indexing spent half of a step in ``index_put``)."""
-        h0, w0 = self.size
-        ey, ex = COORD_RANGE * h0 / max(h0, w0), COORD_RANGE * w0 / max(h0, w0)
+        ey, ex = extent(self.size)
         u, v = (y + ey) / (2 * ey), (x + ex) / (2 * ex)  # [0, 1] over the canvas
         indices, weights, offset = [], [], 0
         for level, table in enumerate(self.tables):
@@ -182,17 +181,5 @@ class HashGrid(Parameterization):
             mixed = mixed * self.level_gains(step).to(mixed)[:, None, None, None]
         return mixed.permute(1, 2, 0, 3).reshape(-1, levels * features)
 
-    def region(self, size: tuple[int, int], top: int, left: int, height: int, width: int) -> torch.Tensor:
-        """Pixels ``[top:top+height, left:left+width]`` of a ``size`` render, with gradients."""
-        device = self.tables[0].device
-        y, x = roll(self, *pixel_coords(self.size, tuple(size), top, left, height, width))
-        logits = self.mlp(self.encode(y.to(device), x.to(device), pixel_step(self.size, tuple(size))))
-        return to_rgb(logits, self.color, channel_dim=-1).reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
-
-    def forward(self, size=None):
-        size = self.size if size is None else tuple(size)
-        return self.region(size, 0, 0, *size)
-
-    @torch.no_grad()
-    def render_region(self, size, top, left, height, width):
-        return self.region(tuple(size), top, left, height, width)
+    def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
+        return self.mlp(self.encode(y, x, step))

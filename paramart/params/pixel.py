@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import torch
 from omegaconf import MISSING
 
+from paramart.config import ParamConfig
 from paramart.errors import ParamartError
 from paramart.io.images import resize
-from paramart.params.base import ParamConfig, Parameterization, register
+from paramart.params.base import Parameterization, register
 from paramart.params.noise import check_grain, grain_noise
 
 

@@ -26,6 +26,9 @@ MAX_LR = 10.0
 
 @dataclass
 class PrefitConfig:
+    """``param.prefit``: what a coordinate parameterization asks of the run before the style
+    objective (a pixel-space fit to the photo)."""
+
     #: Adam steps of the pixel-space fit (a cap when ``seconds`` is set)
     steps: int = MISSING
     #: time budget of the fit in seconds; null = steps only
@@ -34,17 +37,11 @@ class PrefitConfig:
     lr: float = MISSING
 
 
-@dataclass(frozen=True)
-class Prefit:
-    """What a parameterization asks of the run before the style objective."""
-
-    steps: int
-    seconds: float | None
-    lr: float
-
-
-def content_init(init: str, init_image: torch.Tensor | None, prefit) -> Prefit | None:
-    """Resolve ``param.init`` for a coordinate parameterization: a :class:`Prefit` or None."""
+def content_init(init: str, init_image: torch.Tensor | None, prefit) -> PrefitConfig | None:
+    """Resolve ``param.init`` (auto | content | none) for a coordinate parameterization: the
+    pre-fit's settings, or None when it starts without one. ``init_image`` is the photo,
+    (1, 3, H, W) in [0, 1], or None. Raises :class:`ParamartError` for an unknown ``init``,
+    ``init=content`` without a photo, or pre-fit settings out of range."""
     if init not in ("auto", "content", "none"):
         raise ParamartError(f"param.init must be auto, content or none, not {init!r}")
     if init == "content" and init_image is None:
@@ -59,7 +56,7 @@ def content_init(init: str, init_image: torch.Tensor | None, prefit) -> Prefit |
         raise ParamartError(f"param.prefit.lr={lr:g} must be above 0 and at most {MAX_LR:g} (Adam's step size)")
     if seconds is not None and not seconds > 0:
         raise ParamartError(f"param.prefit.seconds={seconds} must be above 0 (or null)")
-    return Prefit(steps, None if seconds is None else float(seconds), lr)
+    return PrefitConfig(steps, None if seconds is None else float(seconds), lr)
 
 
 def fit_to_image(param: torch.nn.Module, image: torch.Tensor, steps: int, lr: float, seconds: float | None = None,

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from paramart.errors import ParamartError
-from paramart.io.images import atomic_write
+from paramart.io.atomic import atomic_write
+from paramart.io.runfolder import CHECKPOINT
 from paramart.io.torchfile import load_pt
 from paramart.params.base import Parameterization, build_param, check_param_config
 
@@ -70,7 +71,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint file, or the ``checkpoint.pt`` in a run folder, without running code from it."""
     path = Path(path).expanduser()
     if path.is_dir():
-        path = path / "checkpoint.pt"
+        path = path / CHECKPOINT
     if not path.is_file():
         raise ParamartError(f"no checkpoint at {path}; give a run folder that has a checkpoint.pt")
     ckpt = load_pt(path, "checkpoint")

@@ -1,4 +1,5 @@
-"""The one optimization loop: render -> objective -> backward -> optimizer step."""
+"""The one optimization loop: the stage's evaluation strategy scores the parameterization
+(:mod:`paramart.evaluation`), the loss is checked, backward, optimizer step."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from paramart.errors import ParamartError
-from paramart.objectives.objective import Objective
+from paramart.evaluation.base import Strategy
+from paramart.evaluation.whole import WholeCanvas
 from paramart.params.base import Parameterization
 from paramart.runner.events import Progress
 
@@ -22,6 +24,8 @@ class NonFiniteLoss(ParamartError):
 
 @dataclass
 class History:
+    """What a run (or one stage) logged: a :class:`Progress` row per logged step."""
+
     rows: list[Progress] = field(default_factory=list)
     #: steps taken (fewer than asked when a time budget ran out)
     steps: int = 0
@@ -41,24 +45,20 @@ def make_optimizer(factory: Callable, param: Parameterization) -> torch.optim.Op
     return factory(params)
 
 
-class Evaluation:
-    """One evaluation of the objective, the optimizer's closure: render, score, check that
-    the loss is finite, backward. L-BFGS calls it several times a step (line search).
-    ``last`` holds the latest losses (``total`` and each term), copied to the host once;
-    ``first`` the first of the current step, which Adam and L-BFGS both take at the
-    parameters the step starts from: the loss of the image after the previous step."""
+class Closure:
+    """The optimizer's closure: one evaluation of ``strategy`` on ``param``, the loss checked
+    for NaN/inf (:class:`NonFiniteLoss`), then backward. L-BFGS calls it several times a
+    step (line search). ``last`` holds the latest losses (``total`` and each term), copied
+    to the host once per evaluation; ``first`` the first of the current step, which Adam and
+    L-BFGS both take at the parameters the step starts from: the loss of the image after
+    the previous step."""
 
-    def __init__(self, param: Parameterization, objective: Objective, optimizer: torch.optim.Optimizer):
-        self.param, self.objective, self.optimizer = param, objective, optimizer
+    def __init__(self, param: Parameterization, strategy: Strategy, optimizer: torch.optim.Optimizer):
+        self.param, self.strategy, self.optimizer = param, strategy, optimizer
         self.count = 0
         self.step = 0  #: the step being taken (for messages)
         self.last: dict[str, float] = {}
         self.first: dict[str, float] | None = None
-
-    def record(self, values: dict[str, float]) -> None:
-        self.last = values
-        if self.first is None:
-            self.first = values
 
     def measure(self) -> dict[str, float]:
         """The losses of the parameters as they are now (one more evaluation, not counted,
@@ -73,29 +73,26 @@ class Evaluation:
             self.optimizer.zero_grad(set_to_none=True)
             self.count, self.last, self.first = count, last, first
 
-    def losses(self) -> dict[str, torch.Tensor]:
-        """The weighted terms; the one place a variant (tiles, zoom crops) changes what is scored."""
-        return self.objective(self.param())
-
     def __call__(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        terms = self.losses()
-        total = sum(terms.values())
+        losses = self.strategy.losses(self.param)
         # one device-to-host copy per evaluation for the finiteness check and the log
-        values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
+        values = torch.stack([losses.total.detach(), *(v.detach() for v in losses.terms.values())]).tolist()
         if not math.isfinite(values[0]):
             raise NonFiniteLoss(
                 f"the loss became {values[0]} at step {self.step}; lower the learning rate or the loss weights"
             )
-        total.backward()
+        losses.backward()
         self.count += 1
-        self.record({"total": values[0], **dict(zip(terms, values[1:]))})
-        return total
+        self.last = {"total": values[0], **dict(zip(losses.terms, values[1:]))}
+        if self.first is None:
+            self.first = self.last
+        return losses.total
 
 
 def optimize(
     param: Parameterization,
-    objective: Objective,
+    evaluation: Strategy | torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     steps: int,
     *,
@@ -106,7 +103,7 @@ def optimize(
     on_step: Callable[[int], None] | None = None,
     deadline: float | None = None,
     seconds_offset: float = 0.0,
-    evaluation: Evaluation | None = None,
+    closure: Closure | None = None,
 ) -> History:
     """Run ``steps`` optimizer steps (one L-BFGS iteration counts as one step).
 
@@ -114,15 +111,18 @@ def optimize(
     at step ``k`` writes): it is measured by the first evaluation of step ``k + 1``, so the
     rows are those of steps ``start_step, start_step + log_every ...`` that the loop
     measures. The image after the last step is measured by the caller
-    (:meth:`Evaluation.measure`), once. Each row is passed to ``on_log``.
+    (:meth:`Closure.measure`), once. Each row is passed to ``on_log``.
     ``on_step(step)`` runs after every step (snapshots, time-lapse).
     With ``deadline`` (a ``time.perf_counter()`` value) the loop also ends after the first
     step that finishes past it. Logged ``seconds`` are ``seconds_offset`` plus the time
     since this call began (the session passes the run's time so far). ``evaluation`` is
-    the closure (default: :class:`Evaluation` of ``objective`` on ``param()``).
+    how each step scores ``param``: a :class:`~paramart.evaluation.base.Strategy`, or an
+    objective (``image -> {term: weighted loss}``), scored on the whole canvas. ``closure``:
+    the caller's :class:`Closure` of the same (to measure the end with).
     """
     history = History()
-    evaluate = evaluation or Evaluation(param, objective, optimizer)
+    strategy = evaluation if isinstance(evaluation, Strategy) else WholeCanvas(evaluation)
+    evaluate = closure or Closure(param, strategy, optimizer)
     t0 = time.perf_counter()
     bar = tqdm(total=start_step + steps, initial=start_step, disable=not progress, unit="step",
                dynamic_ncols=True, leave=True)

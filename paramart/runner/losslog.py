@@ -14,10 +14,9 @@ import io
 from pathlib import Path
 
 from paramart.errors import WriteError
-from paramart.io.images import atomic_write, write_error
+from paramart.io.atomic import atomic_write, write_error
+from paramart.io.runfolder import LOSSES
 from paramart.runner.events import Progress
-
-LOSSES = "losses.csv"
 
 
 def columns(names: list[str]) -> list[str]:

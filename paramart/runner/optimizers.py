@@ -1,4 +1,4 @@
-"""The optimisers a run may use: an allow-list, never Hydra's ``instantiate``.
+"""The optimisers a run may use: a registry (:mod:`paramart.registry`), never Hydra's ``instantiate``.
 
 ``optim.*`` can come from a resumed run's ``overrides.yaml``, a file other people wrote,
 so the class is picked by its ``_target_`` from :data:`OPTIMIZERS` and its settings must
@@ -9,39 +9,30 @@ outside [0, 1), a history of 0, an unknown line search) before any model loads.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
 
 from paramart.config import AdamConfig, LBFGSConfig
 from paramart.errors import ParamartError
-from paramart.trust import finite, plain_arguments
+from paramart.registry import Registry
+from paramart.trust import finite
 
-#: ``optim._target_`` -> (class, schema)
-OPTIMIZERS: dict[str, tuple[type, type]] = {
-    "torch.optim.Adam": (torch.optim.Adam, AdamConfig),
-    "torch.optim.LBFGS": (torch.optim.LBFGS, LBFGSConfig),
-}
+#: the optimisers a config may name (``optim=adam``, ``optim=lbfgs``)
+OPTIMIZERS = Registry("optim", "optimiser", ignore=frozenset({"_partial_"}))
+OPTIMIZERS.register("adam", AdamConfig, "torch.optim.Adam")
+OPTIMIZERS.register("lbfgs", LBFGSConfig, "torch.optim.LBFGS")
 
 
 def _settings(optim: Mapping[str, Any]) -> tuple[type, dict[str, Any]]:
-    if OmegaConf.is_config(optim):
-        optim = OmegaConf.to_container(optim, resolve=True)
-    target = optim.get("_target_") if isinstance(optim, Mapping) else None
-    if target not in OPTIMIZERS:
-        raise ParamartError(f"optim: {target!r} is not a known optimiser; use optim=adam or optim=lbfgs")
-    cls, schema = OPTIMIZERS[target]
-    fields = {f.name for f in dataclasses.fields(schema)} - {"_target_", "_partial_"}
-    values = plain_arguments({k: v for k, v in optim.items() if k != "_partial_"}, "optim", fields)
-    return cls, values
+    return OPTIMIZERS.build_args(optim, "optim")
 
 
 def check_optim(optim: Mapping[str, Any]) -> dict[str, Any]:
-    """The optimiser's settings, refused with one line when torch would misbehave on them."""
+    """The optimiser's settings (its schema's keys), refused with one line
+    (:class:`ParamartError`) when torch would misbehave on them."""
     cls, s = _settings(optim)
     lr = s.get("lr")
     if not finite(lr) or lr <= 0:

@@ -14,20 +14,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from hydra.utils import get_class
 from omegaconf import DictConfig
 from PIL import Image
 
+from paramart.device import resolve_device
 from paramart.errors import ParamartError
-from paramart.io.images import fit_size, load_image
+from paramart.evaluation.choose import tiling
+from paramart.geometry import canvas_size, fit_size
+from paramart.io.images import load_image
 from paramart.model.layers import deepest
 from paramart.model.vgg import resolve_precision
-from paramart.objectives.objective import check_terms, needed_layers, term_configs
-from paramart.objectives.zoom import check_zoom
+from paramart.objectives.objective import check_terms, needed_layers, weighted_term_classes
 from paramart.runner.resume import Resume, load_resume
-from paramart.runner.stages import stages
+from paramart.runner.schedule import schedule as make_schedule
 from paramart.runner.validate import check_masks, validate
-from paramart.tiling import setup as tiling
 
 #: an image as Python may pass it: a path or sample:NAME, a PIL image, or pixels (:func:`image_input`)
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
@@ -45,22 +45,6 @@ class Plan:
     last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
     content_name: str | None = None  #: the content's path or sample name as run.json records it
     style_names: tuple[str, ...] = ()  #: the same for each style
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError, ValueError):
-        raise ParamartError(f"device={name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if device.type not in ("cpu", "cuda"):
-        raise ParamartError(f"device={name} is not one paramart runs on; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and device.index is not None and device.index >= max(1, torch.cuda.device_count()):
-        raise ParamartError(f"device={name}: there is no GPU number {device.index}; use device=cuda or auto")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ParamartError(f"device={name} was asked for but no CUDA GPU is available; use device=auto or cpu")
-    return device
 
 
 def image_input(value: Any, key: str) -> str | Image.Image:
@@ -113,15 +97,10 @@ def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
     return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
 
 
-def fit(image: Image.Image, longest: int, what: str, fix: str = "raise size=") -> tuple[int, int]:
-    """(height, width) of ``image`` scaled to ``longest``, refused when VGG-19 could not see it."""
-    h, w = fit_size(image.width, image.height, longest)
-    if min(h, w) < 16:
-        raise ParamartError(
-            f"the {what} is {image.width}x{image.height} px: at {longest} px its short side would be "
-            f"{min(h, w)} px but VGG-19 needs 16; crop it to a less extreme shape or {fix}"
-        )
-    return h, w
+def style_fix(cfg: DictConfig) -> str:
+    """What to change when a style image is too small: ``style_scale`` when it is the cause."""
+    scale = cfg.objective.style_scale
+    return "raise size=" if scale >= 1 else f"raise objective.style_scale= (now {scale}) or size="
 
 
 def style_longest(cfg: DictConfig, longest: int) -> int:
@@ -154,32 +133,12 @@ def check_style_at_every_scale(cfg: DictConfig, image: Image.Image, stage_sides:
 def _size_that_fits(cfg: DictConfig, image: Image.Image, aspect: float) -> int | None:
     """The smallest ``size=`` at which the style image is 16 px on its short side at every scale."""
     for size in range(cfg.size, 32769):
-        sides = [side for side, _ in stages(size, max(cfg.steps, len(cfg.schedule.scales or [1])),
+        sides = [side for side, _ in make_schedule(size, max(cfg.steps, len(cfg.schedule.scales or [1])),
                                              cfg.schedule.scales, cfg.schedule.shares,
                                              min_longest=math.ceil(16 * aspect))]
         if all(min(fit_size(image.width, image.height, style_longest(cfg, s))) >= 16 for s in sides):
             return size
     return None
-
-
-def style_fix(cfg: DictConfig) -> str:
-    """What to change when a style image is too small: ``style_scale`` when it is the cause."""
-    scale = cfg.objective.style_scale
-    return "raise size=" if scale >= 1 else f"raise objective.style_scale= (now {scale}) or size="
-
-
-def canvas_size(content: Image.Image | None, size: int) -> tuple[int, int]:
-    """(height, width): the content image's aspect with the longest side ``size``; square without one."""
-    if size < 16:
-        raise ParamartError(f"size={size} is too small; VGG-19 needs at least 16 px")
-    if content is None:
-        return size, size
-    return fit(content, size, "content image")
-
-
-def weight(cfg: DictConfig, term: str) -> float:
-    node = term_configs(cfg.objective).get(term)
-    return 0.0 if node is None else float(node.weight)
 
 
 def check_zoom_untiled(cfg: DictConfig, canvas: tuple[int, int], layers: list[str]) -> None:
@@ -191,7 +150,7 @@ def check_zoom_untiled(cfg: DictConfig, canvas: tuple[int, int], layers: list[st
     device = resolve_device(cfg.device)
     tiles = None if setting == "auto" else setting
     if setting == "auto":
-        tiles = tiling.decide(cfg, canvas, device, resolve_precision(cfg.model.precision, device), layers).tile
+        tiles = tiling(cfg, canvas, device, resolve_precision(cfg.model.precision, device), layers).tile
     if tiles is not None:
         why = "model.tile=auto would tile this canvas (it does not fit model.memory_budget)" if setting == "auto" \
             else f"model.tile={setting} tiles the canvas"
@@ -203,7 +162,6 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
               style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
     """Resolve and check ``cfg`` (``content``/``style`` may pass images directly)."""
     validate(cfg)  # every value that reaches the math (paramart/runner/validate.py)
-    tiling.check(cfg)
     check_terms(cfg.objective, masks=cfg.style_masks is not None, blend=cfg.style_blend is not None)
     layers = needed_layers(cfg.objective)  # known layer names: validate() checked them
     # Inputs first: bad paths fail before any model is loaded.
@@ -211,10 +169,11 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     content_img = open_input(content_spec, cfg.max_input_pixels) if content_spec is not None else None
     style_specs = as_list(style if style is not None else cfg.style)
     style_imgs = tuple(open_input(s, cfg.max_input_pixels) for s in style_specs)
-    dreaming = weight(cfg, "dream") > 0
-    if weight(cfg, "content") <= 0 and not dreaming:
+    terms = weighted_term_classes(cfg.objective).values()
+    alone = any(t.stands_alone for t in terms)
+    if not alone and not any("content" in t.needs for t in terms):
         content_img = None  # pure texture synthesis: no content, square canvas, noise init
-    if not style_imgs and content_img is None and not dreaming:
+    if not style_imgs and content_img is None and not alone:
         raise ParamartError("nothing to optimise for: give style=... and/or content=...")
     if cfg.style_masks is not None and len(cfg.style_masks) != len(style_imgs):
         raise ParamartError(
@@ -222,23 +181,24 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
         )
     # the smallest longest side that keeps the shorter one at VGG's 16 px
     aspect = 1.0 if content_img is None else max(content_img.size) / min(content_img.size)
-    schedule = stages(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares, min_longest=math.ceil(16 * aspect))
+    schedule = make_schedule(cfg.size, cfg.steps, cfg.schedule.scales, cfg.schedule.shares,
+                             min_longest=math.ceil(16 * aspect))
     canvas = canvas_size(content_img, cfg.size)
     for s in style_imgs:
         check_style_at_every_scale(cfg, s, [longest for longest, _ in schedule], aspect)
     check_masks(cfg.style_masks, canvas, cfg.max_input_pixels)
     resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
-    if check_zoom(cfg.zoom.levels, cfg.zoom.weight, get_class(cfg.param._target_).tileable, cfg.param._target_):
-        check_zoom_untiled(cfg, canvas, layers)
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.model.precision, device)
-    for longest, _ in schedule:  # a canvas that fits no tiling of model.memory_budget: refused now, not at its scale
-        tiling.decide(cfg, canvas_size(content_img, longest), device, precision, layers)
+    for longest, _ in schedule:  # a canvas no tiling of model.memory_budget fits: refused now, not at its scale
+        tiling(cfg, canvas_size(content_img, longest), device, precision, layers)
+    if cfg.zoom.levels and any(float(z) > 1 for z in cfg.zoom.levels):
+        check_zoom_untiled(cfg, canvas, layers)
     if cfg.param.get("init") == "content" and content_img is None:
         raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
     if resume is not None and len(schedule) > 1:
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
-    return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, resolve_device(cfg.device),
+    return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, device,
                 deepest(layers) if layers else "conv1_1",
                 input_name(content_spec) if content_img is not None else None,
                 tuple(input_name(s) for s in style_specs))

@@ -14,20 +14,19 @@ from pathlib import Path
 import torch
 
 from paramart.errors import ParamartError
+from paramart.evaluation.choose import fit_optimizer, strategy
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
-from paramart.objectives.zoom import with_zoom
 from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
-from paramart.runner.loop import Evaluation, History, make_optimizer, optimize
+from paramart.runner.loop import Closure, History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
 from paramart.runner.signals import stop_requested
-from paramart.runner.stages import Stage, build_stage
+from paramart.runner.stage import Stage, build_stage
 from paramart.runner.state import RunState
-from paramart.tiling import setup as tiling
 
 
 @dataclass
@@ -92,18 +91,15 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
             param = build_param(cfg.param, stage.size, stage.content).to(plan.device)  # an allow-list
         else:
             rescale(param, stage.size)
-        objective = with_zoom(cfg.zoom, param, stage.objective)  # zoom.levels: also score zoomed crops
-        if objective is not stage.objective and getattr(stage.objective, "tiling", None) is not None:
-            raise ParamartError("zoom.levels does not combine with a tiled canvas; use model.tile=null "
-                                "(zoom training is for coordinate networks learned at small sizes)")
-        optimizer = make_optimizer(tiling.fit_optimizer(optimizer_factory(cfg.optim), stage.objective.tile_plan), param)
-        evaluation = tiling.evaluation(param, stage.objective, optimizer) or Evaluation(param, objective, optimizer)
+        evaluation = strategy(stage.objective, stage.tiling, stage.size, param, cfg.zoom)
+        optimizer = make_optimizer(fit_optimizer(optimizer_factory(cfg.optim), stage.tiling), param)
+        closure = Closure(param, evaluation, optimizer)
         if state is None:
-            state = RunState(cfg, out, param, optimizer, objective.names, stage.finish, evaluation.measure)
+            state = RunState(cfg, out, param, optimizer, evaluation.names, stage.finish, closure.measure)
             done = state.begin(plan.resume)
             steps -= done  # resuming (single scale only): the steps left
         else:
-            state.next_stage(optimizer, stage.finish, evaluation.measure)
+            state.next_stage(optimizer, stage.finish, closure.measure)
         if prefit:  # inside the state's guard: Ctrl-C, a second one, running out of memory as in the loop
             with state.guard():
                 prefit_to_content(param, stage.content, observers, should_stop=stop_requested)
@@ -111,15 +107,15 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         t_start = time.perf_counter() if t_start is None else t_start
         # a time budget is shared out like the steps: each scale ends by its share of it
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
-        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(objective.names))
+        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(evaluation.names))
         for o in observers:
             o.on_stage(info)
         hooks = StageHooks(state, observers, param, color, stage)
         hooks.frame(done)
         with state.guard():
-            part = optimize(param, objective, optimizer, steps, start_step=done, log_every=cfg.log_every,
+            part = optimize(param, evaluation, optimizer, steps, start_step=done, log_every=cfg.log_every,
                             progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
-                            seconds_offset=state.seconds, evaluation=evaluation)
+                            seconds_offset=state.seconds, closure=closure)
         history.rows += part.rows
         history.steps += part.steps
         history.evaluations += part.evaluations

@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-CHECKPOINT = "checkpoint.pt"
-IMAGE = "final.png"
+from paramart.io.runfolder import CHECKPOINT, FINAL
 
 
 class StopFlag:
@@ -72,7 +71,7 @@ class Interrupted(KeyboardInterrupt):
     def message(self) -> str:
         where = f"at step {self.step}"
         if self.saved and self.out_dir is not None:
-            return (f"{self.signal_name} {where}: saved {IMAGE} and {CHECKPOINT} in {self.out_dir}; "
+            return (f"{self.signal_name} {where}: saved {FINAL} and {CHECKPOINT} in {self.out_dir}; "
                     f"continue with: paramart resume={self.out_dir}")
         return f"{self.signal_name} {where}: nothing was saved"
 

@@ -23,19 +23,21 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from paramart.errors import ParamartError, WriteError
-from paramart.io.images import save_image, write_error
+from paramart.io.atomic import write_error
+from paramart.io.images import save_image
+from paramart.io.runfolder import CHECKPOINT, FINAL
 from paramart.params.base import Parameterization
 from paramart.runner.checkpoint import check_optimizer_state, rng_state, save_checkpoint, set_rng_state
 from paramart.runner.events import Progress
 from paramart.runner.loop import NonFiniteLoss
-from paramart.runner.losslog import LOSSES, LossLog
+from paramart.runner.losslog import LossLog
 from paramart.runner.memory import is_out_of_memory, out_of_memory_message
 from paramart.runner.resume import Resume, previous_rows
-from paramart.runner.signals import CHECKPOINT, IMAGE, Interrupted, stop_requested
+from paramart.runner.signals import Interrupted, stop_requested
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT", "IMAGE", "LOSSES", "Interrupted", "RunState"]
+__all__ = ["Interrupted", "RunState"]
 
 
 # --------------------------------------------------------------------------- the run's state
@@ -237,7 +239,7 @@ class RunState:
         if image is None:
             with torch.no_grad():
                 image = self.finish_image(self.param.render())
-        save_image(image, self.out / IMAGE)
+        save_image(image, self.out / FINAL)
 
     def finish(self, image: torch.Tensor) -> None:
         self.save("done", image=image)

@@ -5,15 +5,16 @@ Every key that reaches the math is checked here, so a bad value is one line
 silent no-op or a result that means nothing. The rules, in order:
 
 - every number anywhere in the config is finite (NaN slips through ``x < 0`` checks);
-- the objective, generically (flat keys or one node per term): ``weight``/``*_weight`` at
-  least 0; ``layers``/``*_layers`` known VGG-19 layers, not empty where their weight is
-  positive; ``layer_weights`` one per layer, at least 0, not all 0; ``channels`` inside the
-  layer; a term's ``_target_`` only from ``paramart.objectives.terms``;
+- the objective, term by term: a registered ``_target_``; ``weight`` at least 0; ``layers``
+  known VGG-19 layers, not empty where the weight is positive and the term reads VGG;
+  ``layer_weights`` one per layer, at least 0, not all 0; then the term's own settings
+  (:meth:`paramart.objectives.term.Term.check_settings`: ``channels`` inside the layer ...);
 - resize targets (``size``, the style size ``size * objective.style_scale``, time-lapse
   frames) within ``max_input_pixels`` as a square and at least VGG-19's 16 px;
 - the optimiser (:func:`paramart.runner.optimizers.check_optim`), the run's counts
   (steps, seed in 64 bits, log/checkpoint intervals, time budget), the time-lapse, the
   schedule, the transforms, the device name, the model's settings;
+- the tiling settings (``model.tile``, ``model.memory_budget``) and zoom training's levels;
 - the parameterization, built once at 16 px: its own constructor's errors are found here.
 
 :func:`check_masks` checks style masks against the canvas once its size is known.
@@ -21,8 +22,6 @@ silent no-op or a result that means nothing. The rules, in order:
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import math
 import re
 from collections.abc import Mapping
@@ -31,11 +30,18 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from paramart.device import resolve_device
 from paramart.errors import ParamartError
+from paramart.evaluation.choose import check as check_tiling
+from paramart.evaluation.zoom_training import check_zoom
 from paramart.model.layers import LAYER_NAMES
 from paramart.model.vgg import check_speed_settings
+from paramart.objectives.masks import BUILTINS, open_mask
+from paramart.objectives.term import TERMS
+from paramart.params.base import build_param
 from paramart.runner.optimizers import check_optim
-from paramart.runner.stages import stages
+from paramart.runner.preview_settings import check_preview
+from paramart.runner.schedule import schedule
 from paramart.trust import finite
 
 #: a resize target's longest side, whatever max_input_pixels says
@@ -93,15 +99,18 @@ def validate(cfg: DictConfig) -> None:
     _walk(plain, "")
     _inputs(plain)
     _counts(plain)
-    _objective(plain.get("objective") or {}, "objective.")
+    _objective(plain.get("objective") or {})
     _sizes(plain)
     check_optim(cfg.optim)
     _timelapse(plain["timelapse"])
-    stages(plain["size"], plain["steps"], plain["schedule"]["scales"], plain["schedule"]["shares"])
+    schedule(plain["size"], plain["steps"], plain["schedule"]["scales"], plain["schedule"]["shares"])
     _transforms(plain["transforms"])
-    _device(plain["device"])
+    resolve_device(plain["device"])
     _model(plain["model"])
-    _param(cfg)
+    check_tiling(cfg)
+    check_preview(cfg.preview)
+    param = _param(cfg)
+    check_zoom(cfg.zoom.levels, cfg.zoom.weight, param.renders_regions, cfg.param._target_)
 
 
 def _inputs(c: dict) -> None:
@@ -133,67 +142,40 @@ def _counts(c: dict) -> None:
             raise _fail("style_blend", blend, "must be weights of at least 0, not all 0, one per style")
 
 
-def _objective(node: dict, prefix: str) -> None:
+def _objective(node: dict) -> None:
+    """``objective.style_scale``, and every term node (a child with a ``_target_``) by its schema."""
     for key, value in node.items():
-        if isinstance(value, dict):
-            if key.startswith("_"):
-                continue
-            _objective(value, f"{prefix}{key}.")
-        elif key == "_target_" and not str(value).startswith("paramart.objectives.terms."):
-            raise _fail(f"{prefix}_target_", value, "is not a paramart loss term")
-        elif key == "weight" or key.endswith("_weight"):
-            _number(f"{prefix}{key}", value, 0)
-        elif key == "layers" or key.endswith("_layers"):
-            _layers(node, prefix, key)
-        elif key == "layer" or key.endswith("_layer"):
-            if value not in LAYER_NAMES:
-                raise _fail(f"{prefix}{key}", value, "is not a VGG-19 layer; use names like conv4_2, relu3_1")
-        elif key == "channels" or key.endswith("_channels"):
-            _channels(node, prefix, key)
-        elif key == "style_scale" or key == "scale":
-            _number(f"{prefix}{key}", value, 0, strict=True)
+        if key == "style_scale":
+            _number("objective.style_scale", value, 0, strict=True)
+        elif isinstance(value, dict):
+            if "_target_" not in value:
+                raise _fail(f"objective.{key}", "{...}", "is no loss term (it has no _target_); "
+                            f"add one with +term@objective.{key}=KIND ({', '.join(TERMS.names())})")
+            _term(value, f"objective.{key}.")
 
 
-def _layers(node: dict, prefix: str, key: str) -> None:
-    stem = key[: -len("layers")]
-    layers, weight = node[key], node.get(f"{stem}weight", 1.0)
+def _term(node: dict, prefix: str) -> None:
+    """The keys every term has (``weight``, ``layers``, ``layer_weights``), then the term's own
+    (:meth:`paramart.objectives.term.Term.check_settings`)."""
+    entry = TERMS.entries().get(node["_target_"])
+    if entry is None:
+        raise _fail(f"{prefix}_target_", node["_target_"], f"is not a paramart loss term ({', '.join(TERMS.names())})")
+    cls = entry.cls()
+    weight = node.get("weight", 0.0)
+    _number(f"{prefix}weight", weight, 0)
+    layers = node.get("layers", [])
     if not isinstance(layers, list) or any(name not in LAYER_NAMES for name in layers):
-        raise _fail(f"{prefix}{key}", layers, "must be a list of VGG-19 layers, like [conv4_2] or [relu3_1]")
-    if not layers and finite(weight) and weight > 0 and _reads_vgg(node.get("_target_")):
-        raise _fail(f"{prefix}{key}", layers, f"is empty, so {prefix}{stem}weight={_show(weight)} would do nothing; "
+        raise _fail(f"{prefix}layers", layers, "must be a list of VGG-19 layers, like [conv4_2] or [relu3_1]")
+    if not layers and weight > 0 and cls.reads_vgg:
+        raise _fail(f"{prefix}layers", layers, f"is empty, so {prefix}weight={_show(weight)} would do nothing; "
                     "give at least one layer or set the weight to 0")
-    layer_weights = node.get(f"{stem}layer_weights")
+    layer_weights = node.get("layer_weights")
     if layer_weights is not None:
         if (len(layer_weights) != len(layers) or any(not finite(w) or w < 0 for w in layer_weights)
                 or (layers and sum(layer_weights) <= 0)):
-            raise _fail(f"{prefix}{stem}layer_weights", layer_weights,
-                        f"must be {len(layers)} weights of at least 0, not all 0 (one per layer of {prefix}{key})")
-
-
-@functools.cache
-def _reads_vgg(target: str | None) -> bool:
-    """Whether a term reads VGG layers: its shipped ``conf/term/NAME.yaml`` lists some (total
-    variation reads the canvas and lists none). Flat, pre-term keys always read VGG."""
-    if target is None:
-        return True
-    kind = str(target).rsplit(".", 2)[-2]
-    try:
-        text = (importlib.resources.files("paramart.conf") / "term" / f"{kind}.yaml").read_text()
-    except (OSError, ModuleNotFoundError):
-        return True
-    return bool((OmegaConf.create(text) or {}).get("layers"))
-
-
-def _channels(node: dict, prefix: str, key: str) -> None:
-    channels = node[key]
-    if channels is None:
-        return
-    stem = key[: -len("channels")]
-    layer = node.get(f"{stem}layer") or (node.get(f"{stem}layers") or [None])[0]
-    block = re.search(r"\d", str(layer)) if layer in LAYER_NAMES else None
-    top = {"1": 64, "2": 128, "3": 256}.get(block.group() if block else "", 512)
-    if not channels or any(not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < top for c in channels):
-        raise _fail(f"{prefix}{key}", channels, f"must name channels of {layer}, which has channels 0-{top - 1}")
+            raise _fail(f"{prefix}layer_weights", layer_weights,
+                        f"must be {len(layers)} weights of at least 0, not all 0 (one per layer of {prefix}layers)")
+    cls.check_settings(node, prefix)
 
 
 def _sizes(c: dict) -> None:
@@ -232,12 +214,6 @@ def _transforms(t: dict) -> None:
         raise _fail("transforms.scale", t["scale"], "must be in [0, 1) (a fraction either way)")
 
 
-def _device(name: Any) -> None:
-    from paramart.runner.plan import resolve_device
-
-    resolve_device(name)
-
-
 def _model(m: dict) -> None:
     check_speed_settings(m["precision"], m["channels_last"], m["compile"])
     if m["preprocess"] not in ("auto", "caffe", "imagenet"):
@@ -246,10 +222,9 @@ def _model(m: dict) -> None:
         raise _fail("model.pooling", m["pooling"], "must be max or avg")
 
 
-def _param(cfg: DictConfig) -> None:
+def _param(cfg: DictConfig):
     """Build the parameterization once at 16 px (cheap), so its constructor's own errors
-    (``param.depth=0``, ``param.init=nope``) come before any model loads."""
-    from paramart.params.base import build_param
+    (``param.depth=0``, ``param.init=nope``) come before any model loads; returns it."""
 
     param = build_param(cfg.param, (16, 16), torch.full((1, 3, 16, 16), 0.5) if cfg.content is not None else None)
     with torch.no_grad():
@@ -259,13 +234,12 @@ def _param(cfg: DictConfig) -> None:
         keys = " ".join(f"param.{k}={_show(v)}" for k, v in given.items() if k != "_target_" and finite(v))
         raise ParamartError(f"param: a 16 px test render is not finite with {keys}; bring the one you changed "
                             "back towards its default")
+    return param
 
 
 def check_masks(specs: ListConfig | list | None, canvas: tuple[int, int], max_pixels: int) -> None:
     """Each style mask file fits the canvas (its aspect ratio, ``max_input_pixels``), before
     any model loads. Built-in names always fit."""
-    from paramart.objectives.masks import BUILTINS, open_mask
-
     for spec in specs or []:
         if str(spec) not in BUILTINS:
             open_mask(str(spec), canvas, max_pixels)

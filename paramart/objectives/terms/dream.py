@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from paramart.errors import ParamartError
+from paramart.model.layers import channel_count
 from paramart.objectives.term import Stats, Term, TermConfig, register
 
 
@@ -27,6 +28,24 @@ register("dream", DreamConfig)
 
 
 class Dream(Term):
+    """Minus the mean activation of ``channels`` (all when None) of each of ``layers``,
+    divided by that layer's RMS activation on the first canvas seen (Mordvintsev et al.,
+    "Inceptionism", 2015). Statistics per layer: ``sum``/``n`` of the chosen activations,
+    ``sq``/``nsq`` of all of them (for the scale). Raises :class:`ParamartError` for a
+    channel the layer does not have."""
+
+    stands_alone = True
+
+    @classmethod
+    def check_settings(cls, node, prefix) -> None:
+        channels, layers = node.get("channels"), node.get("layers") or []
+        if channels is None:
+            return
+        top = min((channel_count(layer) for layer in layers), default=512)
+        if not channels or any(not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < top for c in channels):
+            raise ParamartError(f"{prefix}channels={channels} must name channels of {', '.join(layers)}, "
+                                f"which have channels 0-{top - 1}")
+
     def __init__(self, weight: float, layers=(), layer_weights=None, channels=None):
         super().__init__(weight, layers, layer_weights)
         self.channels = None if not channels else [int(c) for c in channels]

@@ -19,11 +19,22 @@ register("tv", TVConfig)
 
 
 class TotalVariation(Term):
+    """Mean squared difference of horizontally and vertically neighbouring pixels of the
+    (1, 3, H, W) canvas in [0, 1] (Mahendran & Vedaldi 2015, with beta = 2), summed over
+    the two directions. Statistics: ``dx``/``dy`` the sums of squared differences whose
+    first pixel is in the window, ``nx``/``ny`` their counts. Reads no VGG layer."""
+
+    reads_vgg = False
+
     def statistics(self, feats, image, window=None) -> Stats:
-        if window is not None:
-            return window.tv_statistics(image)
-        dx = image[..., :, 1:] - image[..., :, :-1]
-        dy = image[..., 1:, :] - image[..., :-1, :]
+        if window is None:
+            dx = image[..., :, 1:] - image[..., :, :-1]
+            dy = image[..., 1:, :] - image[..., :-1, :]
+        else:  # the tile's image holds each core pixel's right and lower neighbour, or the canvas ends
+            x = window.core(image, None, after=1)
+            h, w = window.core_shape(None)
+            dx = x[..., :h, 1:] - x[..., :h, :-1]
+            dy = x[..., 1:, :w] - x[..., :-1, :w]
         return {"dx": dx.pow(2).sum(), "nx": torch.tensor(float(dx.numel()), device=image.device),
                 "dy": dy.pow(2).sum(), "ny": torch.tensor(float(dy.numel()), device=image.device)}
 

@@ -52,13 +52,15 @@ def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
 
 class W2Style(Term):
     needs = ("style",)
-    position_free = True
+
+    @classmethod
+    def check_settings(cls, node, prefix) -> None:
+        eps = node.get("eps")
+        if not isinstance(eps, int | float) or isinstance(eps, bool) or not 0 < eps < 1:
+            raise ParamartError(f"{prefix}eps={eps} must be a small positive number below 1, e.g. 1e-6")
 
     def __init__(self, weight: float, layers=(), layer_weights=None, eps: float = 1e-6):
         super().__init__(weight, layers, layer_weights)
-        if not (isinstance(eps, int | float) and 0 < eps <= 1):
-            raise ParamartError(f"eps={eps} must be a number above 0 and at most 1 (a floor on the "
-                                "eigenvalues, relative to the style's scale)")
         self.eps = float(eps)
 
     def build(self, inputs: Inputs) -> None:

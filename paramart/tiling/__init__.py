@@ -1,1 +1,0 @@
-"""Exact tiled evaluation for print-size canvases: see :mod:`paramart.tiling.evaluate`."""
