@@ -70,7 +70,7 @@ def build_param(config: Mapping[str, Any], size: tuple[int, int], init_image: to
     A bad value the constructor finds (``param.depth=0``) is a one-line :class:`ParamartError`."""
     if OmegaConf.is_config(config):
         config = OmegaConf.to_container(config, resolve=True)
-    cls, kwargs = PARAMS.build_args(config)
+    cls, kwargs = check_param_config(config)
     try:
         return cls(size, init_image=init_image, **kwargs)
     except ParamartError:
