@@ -47,7 +47,7 @@ EXAMPLES = [  # (overrides, the start of the one-line message)
     (["model.memory_budget=nan"], "model.memory_budget"),
     (["model.memory_budget=true"], "model.memory_budget must be auto or a number of GiB"),
     (["model.memory_budget=1e-9"], "model.memory_budget=1e-09 must be from 0.016"),
-    (["term@objective.style=w2", "objective.style.eps=-1"], "objective.style.eps=-1.0 must be a small positive number below 1"),
+    (["term@objective.style=w2", "objective.style.eps=-1"], "objective.style.eps=-1.0 must be a small positive"),
     (["param=cppn", "param.fourier_features=100000000"], "param.fourier_features=100000000 must be at most"),
     (["param=hashgrid", "param.finest=20000000000000000000"], "param.finest=20000000000000000000 must be at most"),
     (["param=hashgrid", "zoom.levels=[1,1e300]"], "zoom.levels=[1.0, 1e+300] must all be from 1 to"),

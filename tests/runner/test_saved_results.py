@@ -26,7 +26,6 @@ from paramart.errors import ParamartError
 from paramart.io.images import load_image, to_tensor
 from paramart.objectives.color import rgb_to_yiq
 from paramart.runner.events import Observer
-from paramart.runner.signals import request_stop
 from tests.conftest import paramart_cli
 
 QUICK = dict(size=48, progress=False, log_every=1, optim="adam", preserve_color="luminance")
@@ -45,14 +44,13 @@ def chroma_error(path: Path) -> float:
 class _CopyAt(Observer):
     """Copies final.png aside when step ``step`` is logged (what a periodic save wrote before it)."""
 
-    def __init__(self, out: Path, step: int, stop: bool = False):
-        self.out, self.step, self.stop, self.copy = out, step, stop, out.parent / f"{out.name}-copy.png"
+    def __init__(self, out: Path, step: int):
+        self.out, self.step, self.copy = out, step, out.parent / f"{out.name}-copy.png"
 
     def on_log(self, progress) -> None:
         if progress.step == self.step and (self.out / "final.png").exists() and not self.copy.exists():
             shutil.copy(self.out / "final.png", self.copy)
-        if self.stop and progress.step == self.step:
-            request_stop()
+
 
 
 def _run(out: Path, steps: int, observers=(), **extra):
@@ -69,17 +67,6 @@ def test_periodic_save_is_finished(tmp_path):
     assert watcher.copy.exists()
     assert chroma_error(watcher.copy) < 0.03
     assert chroma_error(out / "final.png") < 0.03  # and the end's, as before
-
-
-def test_stop_request_saves_a_finished_image(tmp_path):
-    from paramart.runner.signals import Interrupted, stop_on_signals
-
-    out = tmp_path / "stopped"
-    with pytest.raises(Interrupted) as info, stop_on_signals():  # as the command: the flag is cleared after
-        _run(out, 50, [_CopyAt(out, 2, stop=True)])
-    assert info.value.saved and chroma_error(out / "final.png") < 0.03
-    rows = list(csv.DictReader(open(out / "losses.csv")))
-    assert int(rows[-1]["step"]) == info.value.step == torch.load(out / "checkpoint.pt", weights_only=True)["step"]
 
 
 def test_nan_stop_saves_a_finished_image(tmp_path, monkeypatch):
@@ -106,6 +93,8 @@ def test_sigint_through_the_cli_saves_a_finished_image(tmp_path):
     assert proc.returncode == 130, err
     raw = chroma_error(run_dir / "final.png")
     assert raw < 0.03, f"the interrupted final.png has chroma off by {raw:.3f}: it was not finished"
+    rows = list(csv.DictReader(open(run_dir / "losses.csv")))  # the last row: the saved image's, measured
+    assert int(rows[-1]["step"]) == torch.load(run_dir / "checkpoint.pt", weights_only=True)["step"]
 
 
 def test_reported_loss_is_the_saved_images(tmp_path):
