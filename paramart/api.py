@@ -52,17 +52,24 @@ def register_configs() -> None:
 
 @dataclass
 class Result:
+    """What :func:`run` (and :func:`stylize`, :func:`compose`) return: the saved image, the log,
+    the trained parameterization (render it at another size with ``param.render((H, W))``) and
+    the run folder."""
+
     image: torch.Tensor  #: (1, 3, H, W) in [0, 1], on the CPU
-    history: History
-    param: Parameterization
-    out_dir: Path | None
+    history: History  #: every logged step (losses, seconds), steps and evaluations counted
+    param: Parameterization  #: the trained parameterization, on the run's device
+    out_dir: Path | None  #: the run folder written (final.png, checkpoint.pt ...), or None
 
     @property
     def pil(self) -> Image.Image:
+        """:attr:`image` as an 8-bit RGB PIL image (rounded, as ``final.png`` holds it)."""
         return to_pil(self.image)
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy (``seed`` mod 2^32) and torch (CPU and every CUDA device),
+    so that a run's noise init, latent vector and random warps repeat."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -18,8 +18,10 @@ from omegaconf import MISSING
 
 
 class Pooling(Enum):
-    max = "max"
-    avg = "avg"
+    """``model.pooling``: VGG-19's 2x2 poolings as max (the network's own) or average (Gatys et al. 2016's choice)."""
+
+    max = "max"  #: max pooling (VGG-19 as trained)
+    avg = "avg"  #: average pooling (smoother gradients)
 
 
 @dataclass
@@ -42,8 +44,11 @@ class ParamConfig:
 
 @dataclass
 class ModelConfig:
+    """VGG-19 and how it runs (``conf/model/vgg19.yaml``; :class:`paramart.model.vgg.VGG19`)."""
+
     #: caffe | torchvision | path to a .pth state dict
     weights: str = MISSING
+    #: max | avg: the 2x2 poolings
     pooling: Pooling = MISSING
     #: auto | caffe (BGR 0-255 minus mean) | imagenet (RGB mean/std)
     preprocess: str = MISSING
@@ -53,7 +58,7 @@ class ModelConfig:
     channels_last: Any = MISSING
     #: false | true | reduce-overhead | max-autotune: torch.compile the feature extractor
     compile: Any = MISSING
-    #: null | auto | N: evaluate the objective exactly in N px tiles (paramart/tiling); auto: when
+    #: null | auto | N: evaluate the objective exactly in N px tiles (paramart/evaluation); auto: when
     #: the canvas would not fit memory_budget
     tile: Any = MISSING
     #: auto (80% of the device's free memory at the start) | GiB for activations, buffers and optimiser
@@ -71,25 +76,37 @@ class OptimConfig:
 
 @dataclass
 class AdamConfig(OptimConfig):
+    """``conf/optim/adam.yaml``: :class:`torch.optim.Adam`."""
+
+    #: (beta1, beta2): decay rates of the running mean of the gradient and of its square, each in [0, 1)
     betas: list[float] = MISSING
 
 
 @dataclass
 class LBFGSConfig(OptimConfig):
+    """``conf/optim/lbfgs.yaml``: :class:`torch.optim.LBFGS`."""
+
     #: iterations per step; 1 so that a step is one L-BFGS iteration
     max_iter: int = MISSING
     #: closure evaluations allowed per step, line search included
     max_eval: int = MISSING
+    #: (step, gradient change) pairs kept for the curvature estimate (memory: 2 canvas copies each)
     history_size: int = MISSING
+    #: null (a fixed step of lr) | strong_wolfe (a line search, about 2 evaluations a step)
     line_search_fn: str | None = MISSING
 
 
 @dataclass
 class TimelapseConfig:
+    """The time-lapse (``timelapse.gif``, optional ``timelapse.mp4``; :mod:`paramart.outputs.timelapse`)."""
+
+    #: write the time-lapse at all
     enabled: bool = MISSING
     #: capture a frame every N steps; null = about `frames` frames over the run
     every: int | None = MISSING
+    #: about how many frames when ``every`` is null
     frames: int = MISSING
+    #: frames per second of the GIF and MP4
     fps: float = MISSING
     #: how long the finished image is held at the end of the loop
     hold_seconds: float = MISSING
@@ -105,6 +122,7 @@ class TimelapseConfig:
 class PreviewConfig:
     """The live preview page (paramart/outputs/preview.py)."""
 
+    #: serve the page while the run goes (off: no server, no thread)
     enabled: bool = MISSING
     #: where to listen; anything but loopback needs allow_remote (and then a token in the URL)
     host: str = MISSING
@@ -142,6 +160,9 @@ class TransformsConfig:
 
 @dataclass
 class Config:
+    """The top-level schema of ``paramart`` (``conf/config.yaml``); :func:`paramart.runner.validate.validate`
+    checks the values before any model loads."""
+
     #: content image: a path, sample:NAME, or null for texture synthesis
     content: str | None = MISSING
     #: style image(s): a path or sample:NAME, or a list of them
@@ -157,23 +178,32 @@ class Config:
     preserve_color: str | None = MISSING
     #: longest side of the canvas in px
     size: int = MISSING
+    #: optimisation steps in all (over every scale of the schedule; a cap under max_seconds)
     steps: int = MISSING
+    #: seeds Python, NumPy and torch (noise init, latent vectors, random warps)
     seed: int = MISSING
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
+    #: a losses.csv row every N steps (and at the last step)
     log_every: int = MISSING
+    #: show tqdm's progress bar
     progress: bool = MISSING
     #: the parameterization (conf/param/*.yaml, each typed by its own schema, a ParamConfig)
     param: ParamConfig = MISSING
+    #: VGG-19: weights, pooling, precision, tiling (conf/model/)
     model: ModelConfig = MISSING
     #: the optimiser (conf/optim/*.yaml, typed by AdamConfig or LBFGSConfig)
     optim: OptimConfig = MISSING
     #: named loss terms (conf/term/, each typed by its TermConfig schema) and style_scale; the
     #: node itself stays open (Any) so that ``+term@objective.NAME=KIND`` can add a term
     objective: Any = MISSING
+    #: single | multiscale | print (conf/schedule/): the canvas sizes and steps of each stage
     schedule: ScheduleConfig = MISSING
+    #: random warps before VGG (all 0: off)
     transforms: TransformsConfig = MISSING
+    #: the time-lapse of the run
     timelapse: TimelapseConfig = MISSING
+    #: the live preview page
     preview: PreviewConfig = MISSING
     #: zoom-consistent training of coordinate parameterizations (paramart/evaluation/zoom_training.py)
     zoom: ZoomConfig = MISSING
@@ -193,10 +223,15 @@ class Config:
 
 @dataclass
 class GalleryConfig:
+    """Schema of ``paramart-gallery`` (``conf/gallery.yaml``)."""
+
     #: run directories and/or sweep directories (a path or a list of paths)
     runs: Any = MISSING
+    #: the folder the site is written to
     out: str = MISSING
+    #: the site's heading
     title: str = MISSING
+    #: the line under the heading; empty: "N pieces made with paramart"
     intro: str = MISSING
 
 

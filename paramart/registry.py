@@ -30,9 +30,9 @@ from paramart.trust import plain_arguments
 class Entry:
     """One registered part: its short name (``param=NAME``), schema, and class path."""
 
-    name: str
-    schema: type
-    target: str
+    name: str  #: the short name (``pixel``, ``gram``, ``adam``)
+    schema: type  #: the dataclass schema its config is checked against
+    target: str  #: the class's dotted path, the config's ``_target_``
 
     def cls(self) -> type:
         """The registered class, imported on first use."""
@@ -61,6 +61,7 @@ class Registry:
         return dict(self._entries)
 
     def names(self) -> list[str]:
+        """The registered short names (``pixel``, ``gram`` ...), sorted; listed in error messages."""
         return sorted(e.name for e in self._entries.values())
 
     def entry(self, config: Any, where: str) -> Entry:

@@ -108,4 +108,5 @@ def load_yaml_data(text: str, where: str) -> Any:
 
 
 def finite(value: Any) -> bool:
+    """True for an int or float (not a bool) that is neither NaN nor infinite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -53,3 +53,10 @@ def test_schedule_group_and_its_keys():
     assert paramart.compose(["experiment=multiscale"]).schedule.scales == [0.25, 0.5, 1]
     assert paramart.compose(["schedule.scales=[0.5,1]"]).schedule.scales == [0.5, 1]
     assert paramart.compose([]).schedule.scales is None
+
+
+def test_zoom_training_with_style_masks_is_refused_before_the_model_loads():
+    cfg = paramart.compose(["param=hashgrid", "zoom.levels=[1,2]", "style=[sample:coffee,sample:gravel]",
+                            "style_masks=[left,right]"])
+    with pytest.raises(paramart.ParamartError, match="zoom.levels does not combine with style_masks"):
+        validate(cfg)

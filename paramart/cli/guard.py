@@ -85,6 +85,8 @@ class RunDirGuard(Callback):
     writable and has room, and ``resume=D`` does not write into ``D``; else exit 2."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Before a single run: exit 2 when ``resume=`` names the run folder itself, or when
+        ``hydra.run.dir`` cannot be made, is not writable or has no room."""
         run_dir = Path(str(config.hydra.run.dir)).expanduser()
         spec = config.get("resume")
         if resumes_into_itself(spec, run_dir):
@@ -94,6 +96,8 @@ class RunDirGuard(Callback):
         config.hydra.run.dir = str(_claim(config, run_dir, "hydra.run.dir"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Before a sweep: exit 2 when ``hydra.sweep.dir`` is not writable or lacks room
+        for ``multirun.yaml`` (+16 KiB)."""
         # Hydra's sweeper writes multirun.yaml next, by itself: room for it is checked here
         sweep_dir = Path(str(config.hydra.sweep.dir)).expanduser()
         check_writable(sweep_dir, "hydra.sweep.dir", need=len(OmegaConf.to_yaml(config).encode()) + 16 * 1024)

@@ -23,10 +23,13 @@ from paramart.outputs.export import check_render, render
 
 @dataclass
 class ZoomAnimationConfig:
+    """Schema of ``paramart-render``'s ``zoom.*`` (:mod:`paramart.outputs.zoom_animation`)."""
+
     #: final magnification (e.g. 64); null: render a still image
     to: float | None = None
     #: frames of the animation, and their rate
     frames: int = 48
+    #: frames per second of the GIF
     fps: float = 12.0
     #: the point zoomed into, as fractions of the width and height
     center: list[float] = field(default_factory=lambda: [0.5, 0.5])
@@ -34,10 +37,13 @@ class ZoomAnimationConfig:
 
 @dataclass
 class RenderConfig:
+    """Schema of ``paramart-render`` (``conf/render.yaml``): re-render a finished run at any size."""
+
     #: the run directory (or its checkpoint.pt)
     run: str = MISSING
     #: output size in px; one of them null keeps the training canvas's aspect, both null its size
     width: int | None = None
+    #: output height in px (see width)
     height: int | None = None
     #: output file (.png or .jpg); null: RUN/render_WxH.png
     out: str | None = None
@@ -51,6 +57,7 @@ class RenderConfig:
     max_pixels: int = 2**28
     #: auto | cpu | cuda | cuda:N
     device: str = MISSING
+    #: show a progress bar over the tiles and frames
     progress: bool = MISSING
     #: true: out= may replace a run's own file (final.png, checkpoint.pt ...); false: refused
     overwrite: bool = MISSING

@@ -16,6 +16,9 @@ from paramart.io.runfolder import FAILED, FINAL
 
 
 def record_failure(job_dir: str | Path, job_num: int, overrides: list[str], message: str) -> None:
+    """A failed sweep job: ``FAILED.json`` (``{"job", "overrides", "error"}``) in ``job_dir`` for the
+    end-of-sweep report, and one line on stderr. A folder that cannot be written is reported on
+    stderr, not raised (the sweep goes on)."""
     job_dir = Path(job_dir)
     try:
         job_dir.mkdir(parents=True, exist_ok=True)
@@ -37,6 +40,8 @@ class SweepReport(Callback):
     """Registered in conf/config.yaml under ``hydra.callbacks``."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Print how many jobs finished and failed (each failure's overrides and error) on stderr;
+        exit 1 if any failed."""
         sweep_dir = config.hydra.sweep.dir
         done, failed = sweep_status(sweep_dir)
         print(f"paramart: sweep {sweep_dir}: {len(done)} finished, {len(failed)} failed", file=sys.stderr)

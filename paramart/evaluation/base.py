@@ -29,11 +29,12 @@ class Losses:
     0-d tensor), ``total`` is their sum. ``backward()`` leaves d(total)/d(parameters) in the
     parameters' ``.grad``; call it once, and only when ``total`` is finite."""
 
-    terms: dict[str, torch.Tensor]
-    total: torch.Tensor
-    run_backward: Callable[[], None]
+    terms: dict[str, torch.Tensor]  #: {term name: weighted loss}, 0-d tensors
+    total: torch.Tensor  #: their sum, 0-d
+    run_backward: Callable[[], None]  #: what :meth:`backward` calls
 
     def backward(self) -> None:
+        """Run the backward pass this evaluation prepared (autograd, or the tiled passes 2-4); once only."""
         self.run_backward()
 
 

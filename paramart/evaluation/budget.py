@@ -62,6 +62,7 @@ def optimizer_copies(optim_cfg) -> int:
 
 
 def canvas_bytes(size: tuple[int, int], copies: int) -> float:
+    """Bytes of ``copies`` float32 RGB buffers of a ``size`` (height, width) canvas: 12 bytes per px per copy."""
     return 4 * 3 * size[0] * size[1] * copies
 
 

@@ -31,9 +31,9 @@ class Tiling:
     ``history`` that fits the memory budget (None: as configured), and whether the tile
     was asked for explicitly (``model.tile=N``: refuse what cannot tile) or chosen (auto)."""
 
-    tile: int | None
-    history: int | None
-    explicit: bool
+    tile: int | None  #: the longest core side in px; None: the canvas is scored whole
+    history: int | None  #: L-BFGS ``history_size`` that fits the budget; None: as configured
+    explicit: bool  #: ``model.tile=N`` was given (True) rather than chosen by ``auto``
 
     def targets(self, vgg) -> TiledTargets | None:
         """What computes the stage's targets (content features, Gram matrices) in tiles, or

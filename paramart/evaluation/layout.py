@@ -50,6 +50,7 @@ def reach_and_stride(layer: str) -> tuple[int, int]:
 
 
 def stride(layer: str) -> int:
+    """The stride ``J`` of ``layer`` in canvas px per position: 1, 2, 4, 8, 16 or 32 (after 0-5 poolings)."""
     return reach_and_stride(layer)[1]
 
 
@@ -64,6 +65,7 @@ def halo(deepest: str | None) -> int:
 
 
 def alignment(deepest: str | None) -> int:
+    """The px multiple a tile's core must start on: ``deepest``'s stride, or 1 with no VGG layer (None)."""
     return 1 if deepest is None else stride(deepest)
 
 
@@ -73,22 +75,25 @@ class Tile:
     tile's) and the input it is cut from, ``[in_top:in_bottom, in_left:in_right]`` (core plus
     halo, clipped to the canvas). ``canvas`` is (height, width)."""
 
-    top: int
-    bottom: int
-    left: int
-    right: int
-    in_top: int
-    in_bottom: int
-    in_left: int
-    in_right: int
-    canvas: tuple[int, int]
+    top: int  #: first row of the core, canvas px
+    bottom: int  #: one past the core's last row
+    left: int  #: first column of the core
+    right: int  #: one past the core's last column
+    in_top: int  #: first row of the input (core minus the halo, at least 0)
+    in_bottom: int  #: one past the input's last row (at most the canvas height)
+    in_left: int  #: first column of the input
+    in_right: int  #: one past the input's last column (at most the canvas width)
+    canvas: tuple[int, int]  #: (height, width) of the whole canvas, px
 
     @property
     def input_slice(self) -> tuple[slice, slice]:
+        """(rows, columns) slices of the canvas that make the tile's input (core plus halo),
+        for ``image[..., *slices]``."""
         return slice(self.in_top, self.in_bottom), slice(self.in_left, self.in_right)
 
     @property
     def input_size(self) -> tuple[int, int]:
+        """(height, width) of the tile's input in px (core plus halo, clipped to the canvas)."""
         return self.in_bottom - self.in_top, self.in_right - self.in_left
 
 

@@ -16,6 +16,15 @@ from paramart.model.layers import deepest
 
 
 class TiledTargets:
+    """``Inputs.targets`` for print-size targets: ``targets(image, layers, reduce)`` computes a
+    (1, 3, H, W) image's VGG-19 features at ``layers`` tile by tile (cores of at most ``tile`` px,
+    see :func:`paramart.evaluation.layout.layout`), under ``torch.inference_mode``.
+
+    Without ``reduce`` it returns whole feature maps ``{layer: (1, C, H/J, W/J)}`` assembled from
+    the cores (exact). With ``reduce`` (which must be a mean over positions, such as
+    :func:`paramart.objectives.terms.gram.gram_matrix`) it returns the cores' reductions averaged
+    with their share of the layer's positions. Tensors are cloned out of inference mode."""
+
     def __init__(self, vgg, tile: int):
         self.vgg = vgg
         self.tile = int(tile)

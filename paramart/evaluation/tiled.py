@@ -81,6 +81,7 @@ class Tiled(Strategy):
 
     @property
     def names(self) -> list[str]:
+        """The objective's term names (tiling adds no loss of its own)."""
         return list(self.objective.names)
 
     def tile_statistics(self, x: torch.Tensor, tile: Tile) -> dict[str, dict[str, torch.Tensor]]:

@@ -18,9 +18,11 @@ class WholeCanvas(Strategy):
 
     @property
     def names(self) -> list[str]:
+        """The objective's term names."""
         return list(self.objective.names)
 
     def losses(self, param: torch.nn.Module) -> Losses:
+        """Render ``param()`` ((1, 3, H, W) in [0, 1]), one objective pass; ``backward`` is ``total.backward``."""
         terms = self.objective(param())
         total = sum(terms.values())
         return Losses(terms, total, total.backward)

@@ -73,6 +73,7 @@ class ZoomTraining(Strategy):
 
     @property
     def names(self) -> list[str]:
+        """The objective's term names plus ``zoom``, the weighted style loss of the zoomed crop."""
         return [*self.objective.names, "zoom"]
 
     def style_terms(self) -> dict:
@@ -80,6 +81,8 @@ class ZoomTraining(Strategy):
         return {name: term for name, term in self.objective.terms.items() if "style" in term.needs}
 
     def losses(self, param) -> Losses:
+        """The whole canvas's weighted terms plus ``zoom`` (``weight`` x the style terms' weighted loss
+        on one random canvas-sized crop at one random zoom; 0 with no style term); autograd backward."""
         terms = self.objective(param())
         zoom = self.zooms[int(torch.randint(0, len(self.zooms), (1,)))]
         big, top, left = random_crop(param.size, zoom)

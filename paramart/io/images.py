@@ -224,6 +224,9 @@ def safe_name(text: str, max_length: int = 100, default: str = "untitled") -> st
 
 
 def save_image(image: torch.Tensor | Image.Image, path: str | Path) -> None:
+    """Save a (1, 3, H, W) or (3, H, W) tensor in [0, 1] (clamped, rounded to 8 bits) or a PIL
+    image to ``path``, in the format its suffix names (PNG when none; .jpg is JPEG), atomically.
+    Raises :class:`paramart.errors.WriteError` (one line) when the file cannot be written."""
     pil = image if isinstance(image, Image.Image) else to_pil(image)
     fmt = Path(path).suffix.lstrip(".").upper() or "PNG"
     fmt = {"JPG": "JPEG"}.get(fmt, fmt)

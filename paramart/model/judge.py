@@ -49,6 +49,8 @@ class GatysScore:
         self._content: dict[tuple[int, int], torch.Tensor] = {}
 
     def content_target(self, size: tuple[int, int]) -> torch.Tensor:
+        """The content photo's ``relu4_2`` features at ``size`` (height, width) in px, (1, 512, H/8, W/8)
+        float64; cached per size."""
         if size not in self._content:
             with torch.no_grad():
                 image = to_tensor(self.content_image, size).to(self.device)

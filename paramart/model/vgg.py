@@ -65,7 +65,7 @@ class VGG19(nn.Module):
         layers = {}
         in_ch = 3
         for name in LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]:
-            block = int(name[4] if name.startswith("conv") or name.startswith("relu") else name[4])
+            block = int(name[4])  # conv3_2, relu3_2, pool3 -> 3
             if name.startswith("conv"):
                 layers[name] = nn.Conv2d(in_ch, _CHANNELS[block], 3, padding=1)
                 in_ch = _CHANNELS[block]
@@ -121,14 +121,21 @@ class VGG19(nn.Module):
 
     @property
     def last_layer(self) -> str:
+        """The name of the network's last layer (``last_layer`` at construction, e.g. ``pool5``)."""
         return next(reversed(self.layers.keys()))
 
     def normalize(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) RGB in [0, 1] -> the network's input: BGR x 255 minus the Caffe mean (about
+        -124 to +151) for ``caffe`` preprocessing, or ImageNet mean/std standardised RGB for ``imagenet``."""
         if self.preprocess == "caffe":
             return image.flip(1) * 255.0 - self.mean
         return (image - self.mean) / self.std
 
     def forward(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        """``{layer: activation}`` of the (N, 3, H, W) RGB ``image`` in [0, 1] at each of ``layers``;
+        activations are (N, C, H / J, W / J) (C 64-512, J the stride, floor division at each
+        pooling), bf16 under bf16 precision, float32 otherwise. The pass stops at the deepest layer
+        asked for. Raises :class:`ParamartError` for an unknown layer name or one past :attr:`last_layer`."""
         wanted = set(layers)
         check_layers(wanted)
         missing = wanted - set(self.layers)

@@ -81,6 +81,9 @@ def _from_torchvision_features(sd: dict[str, torch.Tensor]) -> dict[str, torch.T
 
 
 def load_torchvision_state() -> dict[str, torch.Tensor]:
+    """torchvision's ``IMAGENET1K_V1`` VGG-19 convolution weights, renamed to our layer names
+    (``conv1_1.weight`` ...), through torchvision's cache (downloaded once, hash-checked,
+    ``weights_only``). Raises :class:`ParamartError` when they cannot be had (offline, no cache)."""
     from torchvision.models import VGG19_Weights
 
     try:
@@ -96,6 +99,9 @@ def load_torchvision_state() -> dict[str, torch.Tensor]:
 
 
 def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """A VGG-19 state dict from a ``.pth`` file (our layer names, or torchvision's ``features.N``
+    renamed to ours; a ``state_dict`` key is unwrapped), loaded tensors-only on the CPU. Raises
+    :class:`ParamartError` when ``path`` is not a file or does not hold a state dict."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise ParamartError(

@@ -24,10 +24,12 @@ _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.2
 
 
 def rgb_to_yiq(image: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [0, 1] -> (N, 3, H, W) NTSC YIQ (Y in [0, 1], I about +-0.6, Q about +-0.52)."""
     return torch.einsum("ij,njhw->nihw", _RGB_TO_YIQ.to(image), image)
 
 
 def yiq_to_rgb(image: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) NTSC YIQ -> RGB, the inverse of :func:`rgb_to_yiq` (not clamped)."""
     return torch.einsum("ij,njhw->nihw", torch.linalg.inv(_RGB_TO_YIQ).to(image), image)
 
 
@@ -35,6 +37,7 @@ class ToLuminance(nn.Module):
     """The image's Y channel repeated as grey RGB, so VGG sees luminance only."""
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) RGB in [0, 1] -> (N, 3, H, W) grey: its Y channel (a view, expanded) in all three."""
         y = rgb_to_yiq(image)[:, :1]
         return y.expand(-1, 3, -1, -1)
 
@@ -84,6 +87,8 @@ class ColorPreservation:
         return content
 
     def style(self, style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        """A (1, 3, h, w) style image as the objective should see it: luminance-matched grey
+        (``luminance``), recoloured to the content's colour statistics (``histogram``), or unchanged."""
         if self.mode == "luminance":
             return match_luminance(style, content)
         if self.mode == "histogram":

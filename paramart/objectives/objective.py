@@ -36,26 +36,35 @@ class Objective(nn.Module):
 
     @property
     def layers(self) -> list[str]:
+        """The VGG-19 layers any term reads, sorted by name (one forward pass computes them all)."""
         return sorted({layer for term in self.terms.values() for layer in term.layers})
 
     @property
     def names(self) -> list[str]:
+        """The terms' names in config order: the loss columns."""
         return list(self.terms)
 
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """VGG-19 features ``{layer: (1, C, h, w)}`` of the (1, 3, H, W) ``image`` in [0, 1], after
+        ``transform``; {} when no term reads VGG. Gradients flow back to ``image``."""
         if not self.layers:
             return {}
         seen = self.transform(image) if self.transform is not None else image
         return self.vgg(seen, self.layers)
 
     def statistics(self, image: torch.Tensor, window: Any = None) -> dict[str, Stats]:
+        """``{term name: its statistics}`` of the (1, 3, H, W) ``image`` in [0, 1], from one VGG pass.
+        ``window`` is handed to the terms as it is, but the features are not cut to its core here
+        (:meth:`paramart.evaluation.tiled.Tiled.tile_statistics` does that itself): call with None."""
         feats = self.features(image)
         return {name: term.statistics(feats, image, window) for name, term in self.terms.items()}
 
     def weighted(self, stats: Mapping[str, Stats]) -> dict[str, torch.Tensor]:
+        """``{term name: weight x value}`` (0-d tensors) from each term's whole-canvas statistics."""
         return {name: term.weighted(stats[name]) for name, term in self.terms.items()}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{term name: weighted loss}`` of the whole (1, 3, H, W) canvas in [0, 1]."""
         return self.weighted(self.statistics(image))
 
 
@@ -112,6 +121,8 @@ def build_terms(objective: DictConfig | Mapping, inputs: Inputs) -> dict[str, Te
 
 
 def build_objective(objective: DictConfig | Mapping, inputs: Inputs, transform: nn.Module | None = None) -> Objective:
+    """The :class:`Objective` of the active terms of an ``objective`` config (see :func:`build_terms`
+    for the errors raised), with ``transform`` applied before VGG."""
     return Objective(inputs.vgg, build_terms(objective, inputs), transform)
 
 

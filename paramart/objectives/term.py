@@ -72,7 +72,7 @@ def register(name: str, schema: type) -> None:
 class Inputs:
     """What terms build their targets from, at one canvas size."""
 
-    vgg: VGG19
+    vgg: VGG19  #: the network the targets are computed with (the run's, configured)
     size: tuple[int, int]  #: (height, width) of the canvas
     content: torch.Tensor | None = None  #: the content photo as VGG sees it, (1, 3, H, W)
     styles: list[torch.Tensor] = field(default_factory=list)  #: style images, (1, 3, h, w) each
@@ -95,6 +95,9 @@ class Inputs:
 
 
 def split_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    """Per-layer weights for ``layers``: ``weights`` as floats, or equal weights summing to 1 when
+    ``weights`` is None ([] for no layers). Raises :class:`ParamartError` when ``weights`` and
+    ``layers`` differ in length (``layer_weights`` vs ``layers`` in the term's config)."""
     if weights is None:
         return [1.0 / len(layers)] * len(layers) if layers else []
     if len(weights) != len(layers):
@@ -160,7 +163,20 @@ class Term(nn.Module):
     def statistics(self, feats: dict[str, torch.Tensor], image: torch.Tensor, window: Any = None) -> Stats:
         """Sums over the positions of ``window`` (the whole canvas when None) of what
         :meth:`value` needs; ``feats`` are the canvas's features at :attr:`layers`, ``image``
-        the canvas as the terms see it (untransformed)."""
+        the canvas as the terms see it (untransformed).
+
+        The keys contract: a flat ``{key: tensor}`` whose keys the term chooses (by convention
+        ``LAYER.WHAT``, e.g. ``conv4_2.sse``) and only its own :meth:`value` / :meth:`parts`
+        read. With a ``window`` (:class:`paramart.evaluation.window.Window`), ``feats`` are
+        already cut to the window's core at each layer's stride, ``image`` is the tile's input
+        (core plus halo; ``window.core`` cuts it), and every value must be a *sum over the
+        window's core positions* (a sum of squares, of co-activations, a count of positions):
+        :class:`paramart.evaluation.tiled.Tiled` adds the tiles' statistics key by key (in
+        float64) and calls :meth:`value` once on the totals, so the same keys must come back
+        from every tile. With ``window`` None the term may return any whole-canvas summary its
+        :meth:`value` understands (:class:`paramart.objectives.terms.content.Content` returns
+        the mean squared error itself). A term that cannot keep this sets ``decomposable =
+        False`` (tiling is then refused). Each term class's docstring lists its keys."""
         raise NotImplementedError
 
     def parts(self, stats: Stats) -> list[tuple[tuple[float, ...], torch.Tensor]] | None:
@@ -182,4 +198,6 @@ class Term(nn.Module):
         return self.weight * self.value(stats) if parts is None else combine(self.weight, parts)
 
     def forward(self, feats: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        """The unweighted loss of the whole canvas (``value(statistics(feats, image))``), a 0-d tensor;
+        the objective calls :meth:`statistics` and :meth:`weighted` instead."""
         return self.value(self.statistics(feats, image))

@@ -33,9 +33,11 @@ class RandomWarp(nn.Module):
 
     @property
     def active(self) -> bool:
+        """True when any of jitter, scale or rotate is non-zero (otherwise :meth:`forward` is the identity)."""
         return self.jitter > 0 or self.scale > 0 or self.rotate > 0
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> the same shape, warped by one random draw from torch's global generator."""
         if not self.active:
             return image
         n, _, h, w = image.shape

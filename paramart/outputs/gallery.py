@@ -35,22 +35,24 @@ ASSETS = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)
 
 @dataclass
 class Figure:
-    src: str
-    alt: str
-    caption: str | None = None
+    """One image on a gallery page: its path inside the site, its alt text and an optional caption (plain text)."""
+
+    src: str  #: the image's path inside the site (``pieces/SLUG/NAME``)
+    alt: str  #: its alt text
+    caption: str | None = None  #: shown under it; None for none
 
 
 @dataclass
 class PieceView:
     """What the template shows of one run: paths inside the site, and plain text."""
 
-    slug: str
-    title: str
-    main: list[Figure] = field(default_factory=list)
-    renders: list[Figure] = field(default_factory=list)
-    inputs: list[Figure] = field(default_factory=list)
-    settings: list[tuple[str, str]] = field(default_factory=list)
-    plot: Figure | None = None
+    slug: str  #: the piece's folder name under ``pieces/`` (a safe file name)
+    title: str  #: its heading, from the run's inputs
+    main: list[Figure] = field(default_factory=list)  #: final.png and the time-lapse
+    renders: list[Figure] = field(default_factory=list)  #: paramart-render outputs and zoom animations
+    inputs: list[Figure] = field(default_factory=list)  #: the content and style thumbnails
+    settings: list[tuple[str, str]] = field(default_factory=list)  #: (name, value) rows of the run's facts
+    plot: Figure | None = None  #: the loss plot, when the run has one
 
 
 def _inside(path: Path, root: Path) -> bool:

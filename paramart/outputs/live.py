@@ -49,12 +49,15 @@ class LiveRun:
     # -- written by the run
 
     def start(self, start_step: int) -> None:
+        """The run's first stage begins at ``start_step`` (0, or a resumed run's step): status ``running``."""
         with self._lock:
             self._state.update(status="running", step=start_step, start_step=start_step, message="")
             self._running_since = time.perf_counter()
             self._seconds_at_log = (0.0, self._running_since)
 
     def stage(self, index: int, count: int, size: tuple[int, int], steps: int) -> None:
+        """Stage ``index`` of ``count`` begins: canvas ``size`` (height, width) px, ``steps`` steps; a
+        stage after the first is marked on the loss plot at the current step."""
         with self._lock:
             self._state["stage"] = {"index": index, "count": count, "height": size[0], "width": size[1],
                                     "steps": steps}
@@ -62,6 +65,7 @@ class LiveRun:
                 self._state["stage_starts"] = [*self._state["stage_starts"], self._state["step"]]
 
     def step(self, step: int) -> None:
+        """The run finished ``step`` (shown between logged steps)."""
         with self._lock:
             self._state["step"] = step
 

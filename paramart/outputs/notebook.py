@@ -51,6 +51,7 @@ class NotebookCell:
         return _shell() is not None
 
     def update(self, force: bool = False) -> None:
+        """Redraw the cell from the live view, at most once per ``refresh`` seconds unless ``force``."""
         now = time.perf_counter()
         if not force and now - self._last < self.live.refresh:
             return
@@ -58,6 +59,7 @@ class NotebookCell:
         self._handle.update(self._HTML(self.render()))
 
     def render(self) -> str:
+        """The cell's HTML: the latest frame (a PNG data URL), loss and its terms, ETA, stage, status; text escaped."""
         s = self.live.snapshot()
         png = self.live.frame_png()
         image = (f'<img src="data:image/png;base64,{base64.b64encode(png[1]).decode()}" '

@@ -33,6 +33,9 @@ def param_name(cfg: DictConfig) -> str:
 
 
 def make_timelapse(cfg: DictConfig, out: Path, canvas: tuple[int, int]) -> Timelapse | None:
+    """The run's time-lapse observer (frames of ``canvas`` (height, width) in ``out``), or None when
+    ``timelapse.enabled`` is false. Without ``timelapse.every`` the frames are spread over the
+    steps (``timelapse.frames`` of them), or over ``max_seconds`` when the run has a time budget."""
     t = cfg.timelapse
     if not t.enabled:
         return None

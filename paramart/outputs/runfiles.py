@@ -35,12 +35,16 @@ class Damaged(Exception):
 
 @dataclass
 class RunFiles:
-    run_dir: Path
+    """What :func:`read_run` found in one run folder: its checked facts and the files the gallery may copy."""
+
+    run_dir: Path  #: the run folder
+    #: ``run.json``, checked (text where text belongs, finite numbers, ``style`` a list); {} when absent
     facts: dict[str, Any] = field(default_factory=dict)
+    #: the run's command-line overrides (``.hydra/overrides.yaml``), as text
     overrides: list[str] = field(default_factory=list)
     assets: dict[str, Path] = field(default_factory=dict)  #: final.png, timelapse.gif, losses.png
-    inputs: list[Path] = field(default_factory=list)
-    renders: list[Path] = field(default_factory=list)
+    inputs: list[Path] = field(default_factory=list)  #: thumbnails of the inputs (``inputs/*.jpg``)
+    renders: list[Path] = field(default_factory=list)  #: ``paramart-render`` outputs (``render_*.png``)
     #: zoom animations made by ``paramart-render zoom.to=...`` (zoom_*.gif)
     animations: list[Path] = field(default_factory=list)
 

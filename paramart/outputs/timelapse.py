@@ -72,12 +72,16 @@ class Timelapse(Observer):
         return step % self.every == 0
 
     def wants_frame(self, step: int, seconds: float) -> bool:
+        """Whether ``step`` is due for a frame (:meth:`due`); ``seconds`` is unused
+        (the time-lapse keeps its own clock)."""
         return self.due(step)
 
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        """Capture ``image`` ((1, 3, H, W) in [0, 1]) as frame ``step``, whether due or not (the final frame too)."""
         self.capture(step, image, force=True)
 
     def on_end(self, status: str) -> None:
+        """A run that did not finish (``stopped``, ``failed``) leaves no ``frames/`` folder (unless kept)."""
         if status != "done":
             self._discard()
 

@@ -72,6 +72,8 @@ def settings(cfg: DictConfig) -> list[tuple[str, str]]:
 
 
 def render_page(live: LiveRun, cfg: DictConfig, title: str) -> str:
+    """The preview page's HTML (``templates/preview.html``, autoescaped): the title, the run folder,
+    the inputs' names and the settings; the page then polls the server for the run's state."""
     env = Environment(loader=PackageLoader("paramart.outputs", "templates"), autoescape=select_autoescape())
     return env.get_template("preview.html").render(
         title=title, run_dir=live.out_dir or "", steps=cfg.steps, refresh=live.refresh,
@@ -111,6 +113,7 @@ class Watch(Observer):
 
     @property
     def active(self) -> bool:
+        """True when the preview page or the notebook cell is on (the run then calls this observer)."""
         return self.live is not None
 
     def _open(self) -> None:
@@ -135,19 +138,24 @@ class Watch(Observer):
     # -- the run's hooks (main thread)
 
     def on_stage(self, stage: StageInfo) -> None:
+        """The first stage opens the server and/or the cell (the model has loaded); every stage updates the view."""
         if stage.index == 0:
             self._open()
             self.live.start(stage.start_step)
         self.live.stage(stage.index, stage.count, stage.size, stage.steps)
 
     def on_log(self, progress: Progress) -> None:
+        """A logged step's losses and seconds to the live view."""
         self.live.progress(progress.step, progress.total, dict(progress.terms), progress.seconds)
 
     def wants_frame(self, step: int, seconds: float) -> bool:
+        """Record ``step``; ask for a frame when ``preview.refresh`` seconds have passed since the last one."""
         self.live.step(step)
         return self.live.frame_due()
 
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
+        """A new canvas for the page (thumbnailed to ``preview.max_size`` px) and the cell
+        (redrawn at once when ``final``)."""
         self.live.frame(step, image)
         if self.cell is not None:
             self.cell.update(force=final)

@@ -84,9 +84,13 @@ class CoordinateParameterization(Parameterization):
         return to_rgb(logits, self.color, channel_dim=-1).reshape(height, width, 3).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, size=None):
+        """The whole canvas rendered at ``size`` (height, width; the training size when None), (1, 3, H, W)
+        in [0, 1], with gradients: the network evaluated at every pixel centre."""
         size = self.size if size is None else tuple(size)
         return self.region(size, 0, 0, *size)
 
     @torch.no_grad()
     def render_region(self, size, top, left, height, width):
+        """:meth:`region` without gradients: only the requested pixels are evaluated, so a render of
+        any size can be made region by region."""
         return self.region(tuple(size), top, left, height, width)

@@ -33,6 +33,8 @@ from paramart.params.prefit import PrefitConfig, content_init
 
 
 def composite(a: torch.Tensor) -> torch.Tensor:
+    """The Distill notebook's composite activation: (..., n) -> (..., 2n), ``[atan(a) / 0.67,
+    atan(a)^2 / 0.6]``, each half of about unit RMS for a ~ N(0, 1)."""
     # rms of atan(a) and atan(a)^2 for a ~ N(0, 1) are 0.67 and 0.6: unit-scale outputs.
     a = torch.atan(a)
     return torch.cat([a / 0.67, (a * a) / 0.6], dim=-1)
@@ -43,6 +45,8 @@ ACTIVATIONS = {"composite": (composite, 2), "tanh": (torch.tanh, 1), "sin": (tor
 
 @dataclass
 class CPPNConfig(ParamConfig):
+    """Schema of ``conf/param/cppn.yaml`` (:class:`CPPN`)."""
+
     _target_: str = "paramart.params.cppn.CPPN"
     #: hidden layers
     depth: int = MISSING
@@ -66,6 +70,7 @@ class CPPNConfig(ParamConfig):
     decorrelate: bool = False
     #: auto (pre-fit to the content photo when there is one) | content | none
     init: str = "auto"
+    #: the pre-fit to the content photo (steps, seconds, lr) when ``init`` asks for it
     prefit: PrefitConfig = field(default_factory=PrefitConfig)
 
 
@@ -127,6 +132,8 @@ class CPPN(CoordinateParameterization):
         return out
 
     def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
+        """(len(y) * len(x), 3) RGB logits at the grid ``y`` x ``x``: the encoded coordinates through the
+        hidden layers and the output layer, then :meth:`head`. ``step`` (canvas units per pixel) is unused."""
         act, _ = ACTIVATIONS[self.activation]
         a = self.features(y, x)
         for layer in self.hidden:

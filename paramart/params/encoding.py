@@ -70,6 +70,8 @@ class CoordinateEncoding(nn.Module):
 
     @property
     def width(self) -> int:
+        """Values per pixel this encoding produces: 3 plain inputs (x, y, r), or 4 on the torus, plus
+        2 (cos, sin) per frequency."""
         return self.plain + 2 * self.freqs.shape[0]
 
     def weights(self) -> torch.Tensor | None:
@@ -83,6 +85,9 @@ class CoordinateEncoding(nn.Module):
         return ((cutoff - norms) / step).clamp(0, 1)
 
     def forward(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(len(y) * len(x), :attr:`width`) inputs for the grid ``y`` x ``x`` (canvas units, row-major):
+        the plain coordinates, then the (faded, while annealing) Fourier features. A render with
+        gradients in training mode counts one step of the anneal."""
         if torch.is_grad_enabled() and self.training:
             self.renders += 1
         yy, xx = torch.meshgrid(y, x, indexing="ij")

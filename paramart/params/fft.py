@@ -65,6 +65,8 @@ def resample_spectrum(spec: torch.Tensor, old: tuple[int, int], new: tuple[int, 
 
 @dataclass
 class FFTConfig(ParamConfig):
+    """Schema of ``conf/param/fft.yaml`` (:class:`FFT`)."""
+
     _target_: str = "paramart.params.fft.FFT"
     #: auto (the content image when there is one, else noise) | content | noise
     init: str = MISSING
@@ -113,6 +115,8 @@ class FFT(Parameterization):
         return torch.view_as_real(spec).contiguous()
 
     def forward(self, size=None):
+        """(1, 3, H, W) in [0, 1] at ``size`` (the training size when None): the scaled spectrum,
+        resampled when the size differs, inverse-FFT'd, colour-mixed and put through a sigmoid."""
         h, w = self.size
         spec = torch.view_as_complex(self.spectrum) * self.scale
         if size is not None and tuple(size) != self.size:

@@ -44,6 +44,8 @@ from paramart.params.cppn import CPPN, CPPNConfig
 
 @dataclass
 class FourierCPPNConfig(CPPNConfig):
+    """Schema of ``conf/param/fourier_cppn.yaml``: the CPPN's keys plus ``fourier_size``."""
+
     _target_: str = "paramart.params.fourier_cppn.FourierCPPN"
     #: K: each pixel's local spectrum has K x K complex coefficients per channel (period K px)
     fourier_size: int = MISSING
@@ -70,6 +72,8 @@ class FourierCPPN(CPPN):
         self.register_buffer("freqs", torch.stack([fy.reshape(-1), fx.reshape(-1)]), persistent=False)
 
     def head(self, out, y, x):
+        """(N, 3 * 2 * K^2) coefficients -> (N, 3) RGB logits: the real part of their localised IDFT at
+        each pixel (paper eq. 3), pixel positions in training-canvas px, divided by K."""
         k = self.freqs.shape[1]
         # canvas units -> training pixels, so the period is K pixels of the training canvas
         px = max(self.size) / (2 * COORD_RANGE)

@@ -42,6 +42,8 @@ PRIMES = (1, 2654435761)
 
 @dataclass
 class HashGridConfig(ParamConfig):
+    """Schema of ``conf/param/hashgrid.yaml`` (:class:`HashGrid`)."""
+
     _target_: str = "paramart.params.hashgrid.HashGrid"
     #: number of grid levels
     levels: int = MISSING
@@ -66,6 +68,7 @@ class HashGridConfig(ParamConfig):
     antialias: bool = False
     #: auto (content when there is a content photo) | content | none: pixel-space pre-fit
     init: str = MISSING
+    #: the pre-fit to the content photo (steps, seconds, lr) when ``init`` asks for it
     prefit: PrefitConfig = field(default_factory=PrefitConfig)
 
 
@@ -182,4 +185,6 @@ class HashGrid(CoordinateParameterization):
         return mixed.permute(1, 2, 0, 3).reshape(-1, levels * features)
 
     def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
+        """(len(y) * len(x), 3) RGB logits: the multiresolution encoding at the grid (levels faded by
+        ``step``, canvas units per pixel, when ``antialias``) through the MLP."""
         return self.mlp(self.encode(y, x, step))

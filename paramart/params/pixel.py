@@ -23,6 +23,8 @@ from paramart.params.noise import check_grain, grain_noise
 
 @dataclass
 class PixelConfig(ParamConfig):
+    """Schema of ``conf/param/pixel.yaml`` (:class:`Pixel`)."""
+
     _target_: str = "paramart.params.pixel.Pixel"
     #: auto (the content image when there is one, else noise) | content | noise
     init: str = MISSING
@@ -66,11 +68,13 @@ class Pixel(Parameterization):
 
     @torch.no_grad()
     def rescale(self, size):
+        """Resample the logits to the new training ``size`` (height, width), bicubic; multi-scale."""
         # Multi-scale: the canvas is resampled to the new size (bicubic, antialiased when
         # shrinking); the finer scale then adds the detail the coarse one could not hold.
         super().rescale(size)
         self.logits = torch.nn.Parameter(resize(self.logits.detach(), self.size))
 
     def forward(self, size=None):
+        """The sigmoid of the logits, (1, 3, H, W) in [0, 1]; at another ``size`` resized and clamped to [0, 1]."""
         image = torch.sigmoid(self.logits)
         return image if size is None else resize(image, size).clamp(0, 1)

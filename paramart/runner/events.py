@@ -18,12 +18,13 @@ import torch
 class Progress:
     """One logged step: the weighted loss of each term and the seconds since the run began."""
 
-    step: int
-    total: float
-    terms: Mapping[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
+    step: int  #: steps finished, counted from the start of the first run
+    total: float  #: the sum of the weighted term losses (unitless)
+    terms: Mapping[str, float] = field(default_factory=dict)  #: {term name: weighted loss}
+    seconds: float = 0.0  #: seconds since the run began (a resumed run's earlier time included)
 
     def row(self, names: list[str]) -> dict[str, float]:
+        """The ``losses.csv`` row: ``{"step", "total", each of names (0.0 when missing), "seconds"}`` in that order."""
         return {"step": self.step, "total": self.total, **{n: self.terms.get(n, 0.0) for n in names},
                 "seconds": self.seconds}
 
@@ -32,12 +33,12 @@ class Progress:
 class StageInfo:
     """One scale of a run: its index and count, canvas size, first step and step budget."""
 
-    index: int
-    count: int
-    size: tuple[int, int]
-    start_step: int
-    steps: int
-    terms: tuple[str, ...]
+    index: int  #: 0 for the first (coarsest) stage
+    count: int  #: how many stages the run has (1 without a multi-scale schedule)
+    size: tuple[int, int]  #: (height, width) of this stage's canvas, px
+    start_step: int  #: the run's step count when this stage begins
+    steps: int  #: steps this stage may take
+    terms: tuple[str, ...]  #: the loss columns this stage reports (term names, ``zoom``)
 
 
 class Observer:

@@ -26,6 +26,7 @@ class NonFiniteLoss(ParamartError):
 class History:
     """What a run (or one stage) logged: a :class:`Progress` row per logged step."""
 
+    #: one :class:`Progress` per logged step, in order
     rows: list[Progress] = field(default_factory=list)
     #: steps taken (fewer than asked when a time budget ran out)
     steps: int = 0
@@ -34,6 +35,7 @@ class History:
 
     @property
     def last(self) -> Progress | None:
+        """The last logged :class:`Progress` row, or None before the first log."""
         return self.rows[-1] if self.rows else None
 
 

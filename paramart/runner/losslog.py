@@ -20,6 +20,7 @@ from paramart.runner.events import Progress
 
 
 def columns(names: list[str]) -> list[str]:
+    """The ``losses.csv`` header for the term ``names``: ``step, total, *names, seconds``."""
     return ["step", "total", *names, "seconds"]
 
 
@@ -42,8 +43,9 @@ class LossLog:
         self.last_step = int(previous_rows[-1][0]) if previous_rows else None
 
     def append(self, entry: Progress) -> None:
-        """One row; a row for a step already logged (a resumed run's first measurement of the
-        image its predecessor saved and measured) is left out."""
+        """Append ``entry``'s row (floats as ``%.6g``) as one line; a row for a step already logged
+        (a resumed run's first measurement of the image its predecessor saved and measured) is
+        left out. Raises :class:`WriteError` (one line) when the file cannot be written."""
         if self.path is None or (self.last_step is not None and entry.step <= self.last_step):
             return
         self.last_step = entry.step

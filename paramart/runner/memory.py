@@ -14,6 +14,8 @@ from paramart.errors import ParamartError
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a :class:`MemoryError`, a CUDA out-of-memory error, or a :class:`RuntimeError` whose
+    message says an allocation failed (PyTorch's CPU allocator, oneDNN)."""
     if isinstance(exc, MemoryError | torch.cuda.OutOfMemoryError):
         return True
     text = str(exc).lower()
@@ -22,6 +24,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def out_of_memory_message(cfg: DictConfig, exc: BaseException, saved: str = "") -> str:
+    """The one-line message for running out of (GPU or CPU) memory at ``cfg.size``: it suggests a
+    smaller ``objective.style_scale`` when that is above 1, else a size 3/4 as large (at least
+    16 px) or the multi-scale schedule; ``saved`` is appended (what was kept, e.g. "; kept ...")."""
     gpu = isinstance(exc, torch.cuda.OutOfMemoryError) or "cuda" in str(exc).lower()
     style_scale = float(cfg.objective.get("style_scale", 1.0))
     style = f" with style images at {round(cfg.size * style_scale)} px" if style_scale != 1.0 else ""

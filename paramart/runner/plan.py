@@ -35,13 +35,16 @@ ImageInput = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 @dataclass(frozen=True)
 class Plan:
-    cfg: DictConfig
+    """A checked run: the config, the opened input images (8-bit RGB, no larger than
+    ``max_input_pixels``) and what follows from them; made by :func:`make_plan` before any model loads."""
+
+    cfg: DictConfig  #: the run's config, validated (:func:`paramart.runner.validate.validate`)
     content: Image.Image | None  #: None for texture synthesis
-    styles: tuple[Image.Image, ...]
+    styles: tuple[Image.Image, ...]  #: the style images, in config order; () for none
     canvas: tuple[int, int]  #: (height, width) at full size
     schedule: tuple[tuple[int, int], ...]  #: (longest side, steps) of each stage
-    resume: Resume | None
-    device: torch.device
+    resume: Resume | None  #: the checkpoint to continue (``resume=``), checked; None for a new run
+    device: torch.device  #: where the run computes (``device=auto`` resolved)
     last_layer: str  #: the deepest VGG layer any term reads (the network is cut there)
     content_name: str | None = None  #: the content's path or sample name as run.json records it
     style_names: tuple[str, ...] = ()  #: the same for each style
@@ -94,6 +97,8 @@ def input_name(image: ImageInput | None) -> str | None:
 
 
 def open_input(image: ImageInput, max_pixels: int) -> Image.Image:
+    """A PIL image as RGB, or the image file or sample at ``image`` loaded as 8-bit RGB. Raises
+    :class:`ParamartError` for a missing, unreadable or larger than ``max_pixels`` file."""
     return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, max_pixels)
 
 

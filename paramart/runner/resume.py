@@ -29,10 +29,11 @@ class Resume:
     (:func:`paramart.runner.checkpoint.load_checkpoint`)."""
 
     run_dir: Path  #: the folder the checkpoint came from (its losses.csv continues)
-    checkpoint: dict[str, Any]
+    checkpoint: dict[str, Any]  #: the checked checkpoint: state, step, seconds, optimizer, rng, config ...
 
     @property
     def step(self) -> int:
+        """The checkpoint's step: steps finished since the start of the first run (>= 0)."""
         return int(self.checkpoint["step"])
 
 

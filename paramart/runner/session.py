@@ -31,12 +31,17 @@ from paramart.runner.state import RunState
 
 @dataclass
 class Outcome:
+    """What :func:`run_stages` returns: the saved image, the log and the trained parameterization."""
+
     image: torch.Tensor  #: the finished canvas, colour-finished, on the CPU
-    history: History
-    param: Parameterization
+    history: History  #: every logged step of every stage, steps and evaluations counted
+    param: Parameterization  #: the trained parameterization, at the last stage's size
 
 
 def rescale(param: Parameterization, size: tuple[int, int]) -> None:
+    """Move ``param`` to the next stage's canvas ``size`` (height, width). Raises
+    :class:`ParamartError` when it then renders another size (its class does not override
+    :meth:`Parameterization.rescale` but stores a grid), naming ``schedule.scales``."""
     param.rescale(size)
     got = tuple(param.render().shape[-2:])
     if got != tuple(size):
@@ -54,17 +59,22 @@ class StageHooks:
         self.state, self.observers, self.param, self.color, self.stage = state, observers, param, color, stage
 
     def frame(self, step: int, final: bool = False) -> torch.Tensor:
+        """Render the canvas, colour-finished, (1, 3, H, W) in [0, 1] on the CPU; give it to every
+        observer's ``on_frame`` and return it (the last stage's final frame is the saved result)."""
         image = self.stage.finish(self.param.render())
         for o in self.observers:
             o.on_frame(step, image, final)
         return image
 
     def on_log(self, entry: Progress) -> None:
+        """A logged step: to ``losses.csv`` (the run state), then to every observer."""
         self.state.on_log(entry)
         for o in self.observers:
             o.on_log(entry)
 
     def on_step(self, step: int) -> None:
+        """After each step: the run state (checkpoint, stop request: may raise :class:`Interrupted`),
+        then a colour-finished frame for the observers that want one at this step."""
         self.state.on_step(step)
         seconds = self.state.seconds
         wanting = [o for o in self.observers if o.wants_frame(step, seconds)]

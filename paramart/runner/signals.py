@@ -36,9 +36,11 @@ class StopFlag:
 
     @property
     def requested(self) -> str | None:
+        """The name of the signal that asked to stop (``SIGINT`` ...), or None."""
         return self._name
 
     def clear(self) -> None:
+        """Forget the request (a new run starts)."""
         with self._lock:
             self._name = None
 
@@ -65,10 +67,12 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
+        """The exit status for the command line: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)."""
         # The shell's convention for "killed by signal N": 128 + N (130 for Ctrl-C).
         return 128 + getattr(signal, self.signal_name, signal.SIGINT)
 
     def message(self) -> str:
+        """One line for stderr: which signal, at which step, and what was saved (with the ``resume=`` command)."""
         where = f"at step {self.step}"
         if self.saved and self.out_dir is not None:
             return (f"{self.signal_name} {where}: saved {FINAL} and {CHECKPOINT} in {self.out_dir}; "

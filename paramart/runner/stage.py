@@ -32,7 +32,7 @@ class Stage:
 
     size: tuple[int, int]  #: (height, width) of the canvas, px
     content: torch.Tensor | None  #: the content photo at this size, (1, 3, H, W) in [0, 1], in colour
-    objective: Objective
+    objective: Objective  #: the active terms with their targets at this size
     steps: int  #: the steps planned for this stage
     tiling: Tiling  #: whether (and how) the canvas is scored in tiles
     color: ColorPreservation | None = None  #: the run's colour preservation (None: none)

@@ -78,6 +78,7 @@ class RunState:
 
     @property
     def seconds(self) -> float:
+        """Seconds of optimisation since the start of the first run (a resumed run's earlier time included)."""
         return self._seconds_before + time.perf_counter() - self._t0
 
     # -- start
@@ -141,9 +142,13 @@ class RunState:
     # -- during the loop
 
     def on_log(self, entry: Progress) -> None:
+        """Append ``entry`` to ``losses.csv``."""
         self.log.append(entry)
 
     def on_step(self, step: int) -> None:
+        """After ``step``: remember the parameters as the last good ones, write the periodic
+        checkpoint every ``checkpoint_every`` steps (not at the last), and on a stop request save
+        and raise :class:`Interrupted`."""
         self.step = step
         self._good = _copy_state(self.param)
         if self.checkpoint_every > 0 and step % self.checkpoint_every == 0 and step < self.cfg.steps:
@@ -242,4 +247,5 @@ class RunState:
         save_image(image, self.out / FINAL)
 
     def finish(self, image: torch.Tensor) -> None:
+        """Save the finished run: ``checkpoint.pt`` and ``image`` ((1, 3, H, W) in [0, 1]) as ``final.png``."""
         self.save("done", image=image)

@@ -110,7 +110,11 @@ def validate(cfg: DictConfig) -> None:
     check_tiling(cfg)
     check_preview(cfg.preview)
     param = _param(cfg)
-    check_zoom(cfg.zoom.levels, cfg.zoom.weight, param.renders_regions, cfg.param._target_)
+    zooms = check_zoom(cfg.zoom.levels, cfg.zoom.weight, param.renders_regions, cfg.param._target_)
+    if zooms and cfg.zoom.weight > 0 and cfg.style_masks is not None:
+        # a zoomed crop lies somewhere in the canvas: the masks' layout of the whole canvas is not its own
+        raise ParamartError("zoom.levels does not combine with style_masks (a zoomed crop is scored against "
+                            "the style images, not their regions); use one or the other")
 
 
 def _inputs(c: dict) -> None:

@@ -19,6 +19,8 @@ from paramart.objectives.term import Stats, Term, TermConfig, register
 
 @dataclass
 class DreamConfig(TermConfig):
+    """Schema of ``conf/term/dream.yaml``: the shared term keys plus ``channels``."""
+
     _target_: str = "paramart.objectives.terms.dream.Dream"
     #: channels of the layer(s) to raise; null = all of them
     channels: list[int] | None = None
@@ -38,6 +40,8 @@ class Dream(Term):
 
     @classmethod
     def check_settings(cls, node, prefix) -> None:
+        """Refuses ``channels`` that is empty, holds a non-integer, or names a channel at or above the
+        smallest channel count of ``layers`` (64-512); :class:`ParamartError` naming ``PREFIX.channels``."""
         channels, layers = node.get("channels"), node.get("layers") or []
         if channels is None:
             return
@@ -52,6 +56,10 @@ class Dream(Term):
         self.register_buffer("scale", torch.zeros(len(self.layers)))
 
     def statistics(self, feats, image, window=None) -> Stats:
+        """Per layer ``L``: ``L.sum`` (sum of the chosen channels' activations over the window's
+        positions), ``L.n`` (their count), ``L.sq`` (sum of squares of all channels, detached: the
+        scale takes no gradient) and ``L.nsq`` (its count). Raises :class:`ParamartError` when a
+        chosen channel is not in the layer (a config the plan could not check)."""
         stats = {}
         for layer in self.layers:
             f = feats[layer].float()
@@ -66,6 +74,8 @@ class Dream(Term):
         return stats
 
     def value(self, stats: Stats) -> torch.Tensor:
+        """``-sum_L w_L * mean_L / rms_L``: negative, about -1 on the first canvas. The first call
+        fixes each layer's ``rms_L`` (the ``scale`` buffer, floored at 1e-8) from that canvas."""
         total = 0.0
         for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)):
             if float(self.scale[i]) == 0.0:  # the first canvas seen sets the scale

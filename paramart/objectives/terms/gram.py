@@ -21,6 +21,8 @@ from paramart.objectives.term import Inputs, Stats, Term, TermConfig, register, 
 
 @dataclass
 class GramConfig(TermConfig):
+    """Schema of ``conf/term/gram.yaml``: the shared term keys only (layers conv1_1 ... conv5_1 in the YAML)."""
+
     _target_: str = "paramart.objectives.terms.gram.GramStyle"
 
 
@@ -59,15 +61,34 @@ def blend_weights(n: int, blend) -> list[float]:
 
 
 def energy(stats: Stats, s: int, layer: str) -> torch.Tensor:
+    """Style ``s``'s mask energy at ``layer`` (sum of the squared resampled mask), floored at 1e-8."""
     return stats[f"{s}.{layer}.energy"].clamp_min(1e-8)
 
 
 class GramStyle(Term):
+    """Style loss as Gram matrices (Gatys et al. 2016, eq. 3-5): at each layer the mean squared
+    difference of the canvas's and the style's (C, C) Gram matrices, both averaged over
+    positions (:func:`gram_matrix`), divided by the target's mean square, summed with the layer
+    weights. With ``style_masks``, guided Gram matrices (Gatys et al. 2017), one per style region,
+    each region's loss weighted by its share of the canvas. Needs at least one style image.
+
+    Statistics keys, per layer ``L`` (sums over the window's positions, so tiles add up):
+
+    * unguided: ``L.gram``, the (1, C, C) sum of co-activations (float32), and ``L.n``, the
+      number of positions;
+    * guided, per style ``s``: ``s.L.gram``, the (1, C, C) sum of co-activations of the
+      mask-weighted features, and ``s.L.energy``, the sum of the squared mask over the positions.
+
+    Raises :class:`ParamartError` (in :meth:`build`) for ``style_blend`` together with
+    ``style_masks``, or a blend of the wrong length or sign (:func:`blend_weights`)."""
+
     needs = ("style",)
     position_free = True
     takes_masks = True
 
     def build(self, inputs: Inputs) -> None:
+        """Each layer's target Gram matrix: the blend-weighted mean over the style images (unguided),
+        or one per style with its mask kept as a buffer (guided); plus each target's mean square."""
         self.guided = inputs.masks is not None
         if self.guided:
             if inputs.blend:
@@ -106,6 +127,8 @@ class GramStyle(Term):
         return self._fitted[key]
 
     def statistics(self, feats, image, window=None) -> Stats:
+        """``L.gram``/``L.n`` per layer, or ``s.L.gram``/``s.L.energy`` per style and layer when
+        guided (see the class)."""
         if self.guided:
             return self._guided_statistics(feats, window)
         stats = {}
@@ -129,6 +152,8 @@ class GramStyle(Term):
         return stats
 
     def parts(self, stats: Stats):
+        """One part per layer (and per style region when guided, with factor (layer weight, share)):
+        the relative squared error of the position-averaged Gram matrix against its target."""
         if self.guided:
             return [((w, share), relative_mse(stats[f"{s}.{layer}.gram"] / energy(stats, s, layer),
                                               self._buffer("target", f"{s}.", i), self._buffer("scale", f"{s}.", i)))

@@ -12,6 +12,8 @@ from paramart.objectives.term import Stats, Term, TermConfig, register
 
 @dataclass
 class TVConfig(TermConfig):
+    """Schema of ``conf/term/tv.yaml``: the shared term keys; ``layers`` stays empty (TV reads no VGG layer)."""
+
     _target_: str = "paramart.objectives.terms.tv.TotalVariation"
 
 
@@ -27,6 +29,8 @@ class TotalVariation(Term):
     reads_vgg = False
 
     def statistics(self, feats, image, window=None) -> Stats:
+        """``dx``, ``nx``, ``dy``, ``ny`` (see the class); in a tile, the differences whose first
+        pixel is in the core."""
         if window is None:
             dx = image[..., :, 1:] - image[..., :, :-1]
             dy = image[..., 1:, :] - image[..., :-1, :]
@@ -39,4 +43,6 @@ class TotalVariation(Term):
                 "dy": dy.pow(2).sum(), "ny": torch.tensor(float(dy.numel()), device=image.device)}
 
     def value(self, stats: Stats) -> torch.Tensor:
+        """``dx/nx + dy/ny``: mean squared horizontal plus vertical difference, in (pixel value)^2;
+        0 for a flat canvas."""
         return stats["dx"] / stats["nx"] + stats["dy"] / stats["ny"]

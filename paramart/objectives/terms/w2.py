@@ -30,6 +30,8 @@ from paramart.objectives.terms.gram import blend_weights, gram_sum
 
 @dataclass
 class W2Config(TermConfig):
+    """Schema of ``conf/term/w2.yaml``: the shared term keys plus ``eps``."""
+
     _target_: str = "paramart.objectives.terms.w2.W2Style"
     #: added to the eigenvalues before the square root (numerical floor, relative to the scale)
     eps: float = 1e-6
@@ -51,10 +53,20 @@ def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
 
 
 class W2Style(Term):
+    """Style loss as the squared 2-Wasserstein distance between Gaussians fitted to the canvas's
+    and the style's features at each layer (the formula in the module docstring), divided by
+    the style's total second moment and summed with the layer weights; computed in float64.
+    Needs at least one style image; does not take ``style_masks``.
+
+    Statistics keys, per layer ``L`` (sums over the window's positions, float32):
+    ``L.sum``, the (C,) sum of the features; ``L.outer``, the (C, C) sum of their outer
+    products; ``L.n``, the number of positions."""
+
     needs = ("style",)
 
     @classmethod
     def check_settings(cls, node, prefix) -> None:
+        """Refuses an ``eps`` that is not a number in (0, 1) (:class:`ParamartError` naming ``PREFIX.eps``)."""
         eps = node.get("eps")
         if not isinstance(eps, int | float) or isinstance(eps, bool) or not 0 < eps < 1:
             raise ParamartError(f"{prefix}eps={eps} must be a small positive number below 1, e.g. 1e-6")
@@ -64,6 +76,9 @@ class W2Style(Term):
         self.eps = float(eps)
 
     def build(self, inputs: Inputs) -> None:
+        """Each layer's target mean (C,), covariance (C, C), its square root and the scale
+        ``|mu_s|^2 + tr(C_s)``, float64, of the blend-weighted mixture of the styles. Raises
+        :class:`ParamartError` when ``style_masks`` are given, or for a bad ``style_blend``."""
         if inputs.masks is not None:
             raise ParamartError(
                 "the w2 style term does not take style_masks; use the gram term (term@objective.style=gram)")
@@ -81,6 +96,7 @@ class W2Style(Term):
             self.register_buffer(f"scale{i}", (mean.double().pow(2).sum() + cov.double().trace()).clamp_min(1e-8))
 
     def statistics(self, feats, image, window=None) -> Stats:
+        """``L.sum``, ``L.outer`` and ``L.n`` per layer (see the class)."""
         stats = {}
         for layer in self.layers:
             s1, s2, n = _moments(feats[layer])
@@ -99,6 +115,8 @@ class W2Style(Term):
         return w2 / scale
 
     def value(self, stats: Stats) -> torch.Tensor:
+        """Sum over layers of weight x W2^2 / scale, from the mean and covariance the sums give;
+        a 0-d float32 tensor."""
         total = 0.0
         for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)):
             n = stats[f"{layer}.n"].double()
