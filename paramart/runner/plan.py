@@ -80,6 +80,8 @@ def image_input(value: Any, key: str) -> str | Image.Image:
 
 
 def as_list(value: Any, key: str = "style") -> list:
+    """``value`` as a list of images (:func:`image_input`): [] for None, one for a single path,
+    image or array, else one per entry; :class:`ParamartError` naming ``key`` for anything else."""
     if value is None:
         return []
     if isinstance(value, str | os.PathLike | Image.Image | torch.Tensor | np.ndarray):
