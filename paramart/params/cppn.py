@@ -127,15 +127,16 @@ class CPPN(CoordinateParameterization):
             coords = torch.cat([coords, self.z.expand(coords.shape[0], -1)], dim=-1)
         return coords
 
-    def head(self, out: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """(N, outputs_per_pixel) -> (N, 3) RGB logits; the plain CPPN outputs them directly."""
-        return out
+    def head(self, hidden: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(N, last hidden width) activations of the grid ``y`` x ``x`` -> (N, 3) RGB logits:
+        the plain CPPN's output layer."""
+        return self.out(hidden)
 
     def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
         """(len(y) * len(x), 3) RGB logits at the grid ``y`` x ``x``: the encoded coordinates through the
-        hidden layers and the output layer, then :meth:`head`. ``step`` (canvas units per pixel) is unused."""
+        hidden layers, then :meth:`head` (the output layer). ``step`` (canvas units per pixel) is unused."""
         act, _ = ACTIVATIONS[self.activation]
         a = self.features(y, x)
         for layer in self.hidden:
             a = act(layer(a))
-        return self.head(self.out(a), y, x)
+        return self.head(a, y, x)

@@ -11,8 +11,9 @@ from paramart.api import compose
 from paramart.errors import ParamartError
 from paramart.geometry import canvas_size
 from paramart.io.images import load_image, to_tensor
+from paramart.model.isa import cpu_isa
 from paramart.model.judge import STYLE_LAYERS, GatysScore
-from paramart.model.vgg import VGG19, _cpu_flags, bf16_is_fast, check_speed_settings
+from paramart.model.vgg import VGG19, bf16_is_fast, check_speed_settings
 from paramart.objectives.objective import build_objective, style_transfer
 from paramart.objectives.term import Inputs
 from paramart.objectives.terms.gram import gram_matrix
@@ -76,7 +77,7 @@ def test_targets_are_computed_in_inference_mode_but_can_be_saved_for_backward(ne
 
 
 def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(net):
-    native = bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+    native = cpu_isa().native_bf16
     assert bf16_is_fast(torch.device("cpu")) == native
     assert net.configure("auto", channels_last="auto").precision == ("bf16" if native else "fp32")
     assert net.channels_last is False  # auto: only on CUDA

@@ -29,6 +29,26 @@ class GramConfig(TermConfig):
 register("gram", GramConfig)
 
 
+class _Gram(torch.autograd.Function):
+    """``F F^T`` for (N, C, M) float32 ``F``, with the backward in one product.
+
+    Autograd's own backward of ``bmm(F, F^T)`` treats the two operands as different tensors
+    and multiplies twice (``dG F`` and ``(F^T dG)^T``); with them the same, the gradient is
+    ``(dG + dG^T) F``: one product. That halves the Gram backward's FLOPs, 4.5% of a 256 px
+    evaluation's (bench/flops.py); measured on the default objective's five layer shapes,
+    Gram forward + backward took 0.79x the time."""
+
+    @staticmethod
+    def forward(ctx, f: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(f)
+        return torch.bmm(f, f.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (f,) = ctx.saved_tensors
+        return torch.bmm(grad + grad.transpose(1, 2), f)
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, C) Gram matrix divided by H*W, accumulated in float32.
 
@@ -37,15 +57,13 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     instead, by 4 N^2 M^2, which ties the loss scale to resolution).
     """
     n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w).float()
-    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+    return _Gram.apply(features.reshape(n, c, h * w).float()) / (h * w)
 
 
 def gram_sum(features: torch.Tensor) -> torch.Tensor:
     """Sum over positions of the co-activations, (N, C, C), in float32."""
     n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w).float()
-    return torch.bmm(f, f.transpose(1, 2))
+    return _Gram.apply(features.reshape(n, c, h * w).float())
 
 
 def blend_weights(n: int, blend) -> list[float]:

@@ -1,0 +1,149 @@
+"""The CPPN family at its defaults against pixels, at equal wall time (issue 23).
+
+``param=cppn`` and ``param=fourier_cppn`` default to the variants that make art (Fourier
+features of the coordinates, a photo pre-fit, and for the Fourier-CPPN 1/f-scaled local
+coefficients); the papers' own are ``param=cppn_faithful`` and ``param=fourier_cppn_faithful``.
+Each variant runs style transfer of the cat photo in The Starry Night's style and texture
+synthesis of a painting at 256 px with Adam at its learning rate, for the same **wall time**,
+one after another in one invocation (so under the same shared load: the load average before
+each run is recorded, and each run's own CPU seconds). A variant with a pre-fit spends
+half its budget (``PREFIT_SHARE``) on it (``param.prefit.seconds``) and the rest on the style
+objective (``max_seconds``). ``final.png`` is scored by the independent
+:class:`paramart.model.judge.GatysScore` (Caffe VGG-19; lower is better), never by the run's loss.
+
+    python bench/cppn_family.py --seconds 180          # rows -> bench/results/cppn_family.jsonl
+    python bench/cppn_family.py --report               # the section -> docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import paramart
+from paramart.model.judge import GatysScore
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "images"
+RESULTS = REPO / "bench" / "results" / "cppn_family.jsonl"
+RUNS = REPO / "outputs" / "bench_cppn_family"  # run folders (scratch, not committed)
+CONTENT = SHARED / "chelsea_cat.png"
+STYLES = {"transfer": SHARED / "starry_night.jpg", "texture": SHARED / "starry_night.jpg"}
+#: name -> (param group, Adam learning rate after a pre-fit (transfer), from grey (texture), what it is).
+#: After a pre-fit the rate is lower: Adam's first steps move every weight by about the rate, and
+#: 259 coherent inputs to the first layer (128 Fourier features) then wipe out the fitted photo.
+VARIANTS = {
+    "pixel": ("pixel", 0.03, 0.03, "raw pixels (the reference)"),
+    "cppn": ("cppn", 0.002, 0.01, "`param=cppn`, the new default: 128 Fourier features, sigma 10, pre-fit"),
+    "cppn_faithful": ("cppn_faithful", 0.01, 0.01, "`param=cppn_faithful`: the Distill CPPN as published (starts "
+                                                   "grey)"),
+    "fourier_cppn": ("fourier_cppn", 0.001, 0.005, "`param=fourier_cppn`, the new default: 128 Fourier features, "
+                                                   "colour DC, 1/f-scaled local coefficients, pre-fit"),
+    "fourier_cppn_faithful": ("fourier_cppn_faithful", 0.005, 0.005,
+                              "`param=fourier_cppn_faithful`: Tesfaldet et al.'s F-CPPN as published (starts grey)"),
+}
+PREFIT_SHARE = 0.5
+HEADING = "## The CPPN family at its defaults (issue 23)"
+
+
+def one_run(objective: str, variant: str, size: int, seconds: float, extra=()) -> dict:
+    group, lr_transfer, lr_texture, _ = VARIANTS[variant]
+    lr = lr_transfer if objective == "transfer" else lr_texture
+    prefit = objective == "transfer" and group in ("cppn", "fourier_cppn")
+    pre = PREFIT_SHARE * seconds if prefit else 0.0
+    name = f"{objective}_{variant}_{size}px_{seconds:g}s"
+    out = RUNS / name
+    overrides = [f"optim.lr={lr}", f"max_seconds={seconds - pre:g}", "timelapse.frames=24", "log_every=10",
+                 *(["objective=texture"] if objective == "texture" else []),
+                 *([f"param.prefit.seconds={pre:g}", "param.prefit.steps=100000"] if prefit else []), *extra]
+    load = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    paramart.stylize(content=str(CONTENT), style=str(STYLES[objective]), param=group, optim="adam", size=size,
+                     steps=100000, seed=0, progress=False, device="cpu", out_dir=out, overrides=overrides)
+    run = json.loads((out / "run.json").read_text())
+    return dict(name=name, objective=objective, variant=variant, size=size, seconds=seconds, prefit_s=pre, lr=lr,
+                steps=run.get("steps_done", run.get("steps")), wall=time.perf_counter() - t0,
+                cpu=time.process_time() - c0, load=load, png=str(out / "final.png"))
+
+
+def judge(row: dict, judges: dict) -> dict:
+    key = (row["objective"], row["size"])
+    if key not in judges:
+        judges[key] = GatysScore(str(CONTENT), str(STYLES[row["objective"]]), style_size=row["size"])
+    score = judges[key](row["png"])
+    return {**row, "style": score["style"], "content": score["content"]}
+
+
+def _table(rows: list[dict], objective: str) -> list[str]:
+    mine = {r["variant"]: r for r in rows if r["objective"] == objective}
+    if "pixel" not in mine:
+        return []
+    ref, transfer = mine["pixel"], objective == "transfer"
+    head = "| param | what | steps | CPU-s | load | style | × pixel |" + (" content | × pixel |" if transfer else "")
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+    for name in [v for v in VARIANTS if v in mine]:
+        r = mine[name]
+        cells = [f"`{name}`", VARIANTS[name][3], str(r["steps"]), f"{r['cpu']:.0f}", f"{r['load'][0]:.1f}",
+                 f"{r['style']:.3g}", f"**{r['style'] / ref['style']:.2f}**"]
+        if transfer:
+            cells += [f"{r['content']:.3g}", f"**{r['content'] / ref['content']:.2f}**"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_report(log: Path, doc: Path) -> None:
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
+    about = (__doc__ or "").split("\n\n")[1].strip().replace("``", "`")
+    about = about.replace(":class:`paramart.model.judge.GatysScore`", "`paramart.model.judge.GatysScore`")
+    parts = [HEADING, "", about, "",
+             "Reproduce: `python bench/cppn_family.py --seconds 180` (raw rows: `bench/results/cppn_family.jsonl`; "
+             "run folders in `outputs/bench_cppn_family/`). Adam learning rates (transfer / texture): pixel 0.03, "
+             "cppn 0.002 / 0.01, fourier_cppn 0.001 / 0.005, the faithful ones 0.01 and 0.005. CPU: AMD EPYC "
+             "(AVX512-BF16), 2 cores shared with other agents; the load "
+             "column is the 1-minute load average when the run started.", ""]
+    for size, seconds in dict.fromkeys((r["size"], r["seconds"]) for r in rows):
+        group = [r for r in rows if (r["size"], r["seconds"]) == (size, seconds)]
+        for objective, title in (("transfer", "Style transfer: the cat photo in The Starry Night's style"),
+                                 ("texture", "Texture of The Starry Night")):
+            table = _table(group, objective)
+            if table:
+                parts += [f"### {title}, {size} px, {seconds:g} wall-clock seconds each", "", *table, ""]
+    seen = log.with_name("cppn_family_notes.md")  # what we saw, written by hand after looking
+    if seen.is_file():
+        parts += [seen.read_text().strip(), ""]
+    section = "\n".join(parts)
+    text = doc.read_text()
+    pattern = re.compile(r"^" + re.escape(HEADING) + r"\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    doc.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--seconds", type=float, default=150.0)
+    ap.add_argument("--objectives", default="transfer,texture")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--report", action="store_true", help="only write docs/benchmarks.md from the results")
+    args = ap.parse_args()
+    if not args.report:
+        if not SHARED.is_dir():
+            sys.exit(f"bench/cppn_family.py needs the shared images in {SHARED}")
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        judges: dict = {}
+        for objective in args.objectives.split(","):
+            for variant in args.variants.split(","):
+                row = judge(one_run(objective, variant, args.size, args.seconds), judges)
+                print(json.dumps(row), flush=True)
+                with RESULTS.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+    write_report(RESULTS, REPO / "docs" / "benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
