@@ -11,6 +11,7 @@ In a notebook::
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from PIL import Image
 
 from paramart.config import store_schemas
 from paramart.errors import ParamartError
+from paramart.io.claim import claim
 from paramart.io.images import to_pil, to_tensor
 from paramart.io.video import is_video
 from paramart.model.vgg import VGG19
@@ -35,7 +37,7 @@ from paramart.params.base import Parameterization
 from paramart.runner.events import Observer
 from paramart.runner.loop import History
 from paramart.runner.memory import explain_out_of_memory
-from paramart.runner.plan import ImageInput, Plan, make_plan
+from paramart.runner.plan import ImageInput, Plan, as_list, image_input, make_plan
 from paramart.runner.session import run_stages
 
 
@@ -110,12 +112,20 @@ def run(
     if content is None and style is None and is_video(cfg.content):
         from paramart.video.run import run_video
 
+        if out_dir is not None:
+            claim_run_dir(cfg, Path(out_dir))
         clip = run_video(cfg, out_dir, load_model, observers)
         return Result(to_tensor(clip.frames[-1]), History(), None, clip.out_dir, video=clip)
-    plan = make_plan(cfg, content, style)
-    watch = Watch(plan, out_dir, notebook=preview)  # checks preview.*; serves from the first stage on
-    seed_everything(cfg.seed)
-    vgg = load_model(plan)
+    plan = check(cfg, content, style)
+    watch = Watch(plan, out_dir, notebook=preview)  # listens now (busy ports: refused here); serves from stage 1
+    try:
+        if out_dir is not None:
+            claim_run_dir(cfg, Path(out_dir))
+        seed_everything(cfg.seed)
+        vgg = load_model(plan)
+    except BaseException:
+        watch.release()
+        raise
     out = Path(out_dir) if out_dir is not None else None
     timelapse = make_timelapse(cfg, out, plan.canvas) if out is not None else None
     watchers = [*([timelapse] if timelapse is not None else []), *observers, *([watch] if watch.active else [])]
@@ -133,6 +143,27 @@ def run(
             timelapse.write()
         finish_run_dir(out, plan, outcome.history, precision=vgg.precision)
     return Result(image=outcome.image, history=outcome.history, param=outcome.param, out_dir=out)
+
+
+def check(cfg: DictConfig, content: ImageInput | None = None,
+          style: ImageInput | Sequence[ImageInput] | None = None) -> Plan:
+    """Everything a run checks before any model loads (:func:`paramart.runner.plan.make_plan`:
+    every value, the inputs, the checkpoint to resume, the preview settings);
+    :class:`ParamartError` naming the key, else the plan. Loads and writes nothing; reads the inputs."""
+    return make_plan(cfg, content, style)
+
+
+def claim_run_dir(cfg: DictConfig, out: Path) -> None:
+    """``out`` becomes this run's folder (:mod:`paramart.io.claim`): refused when it holds
+    another run, unless ``overwrite=true`` or the run resumes itself in place."""
+    from paramart.runner.resume import run_dir_of
+
+    spec = cfg.get("resume")
+    try:
+        in_place = bool(spec) and run_dir_of(str(spec)).resolve() == out.expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        in_place = False
+    claim(out, overwrite=bool(cfg.get("overwrite")) or in_place, key="out_dir")
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
@@ -161,12 +192,19 @@ def stylize(
     preview = bool(values.pop("preview", False))  # the notebook cell; the web page is preview.enabled
     groups = [f"{k}={values.pop(k)}" for k in _GROUPS if k in values]
     cfg = compose([*groups, *overrides])
-    # Paths and sample names go into the config (so the run records them); PIL images pass directly.
-    if isinstance(content, str):
-        values["content"], content = content, None
-    if isinstance(style, str) or (style is not None and not isinstance(style, Image.Image)
-                                  and all(isinstance(s, str) for s in style)):
-        values["style"], style = (style if isinstance(style, str) else list(style)), None
+    # Paths and sample names go into the config (so the run records them and resume= finds
+    # them); images and pixels pass directly (run.json then says they came from Python).
+    if content is not None:
+        content = image_input(content, "content")
+        if isinstance(content, str):
+            values["content"], content = content, None
+    if style is not None:
+        styles = as_list(style, "style")
+        if all(isinstance(s, str) for s in styles):
+            values["style"] = styles[0] if isinstance(style, str | os.PathLike) else styles
+            style = None
+        else:
+            style = styles
     for key, value in values.items():
         if key not in cfg:
             raise ParamartError(f"unknown option {key!r}")

@@ -253,6 +253,8 @@ class Config:
     checkpoint_every: int = MISSING
     #: a run folder (or checkpoint.pt) to continue from; steps= counts from its start
     resume: str | None = MISSING
+    #: write into a run folder that already holds a run (replacing it); false: such a folder is refused
+    overwrite: bool = False
     #: stop after this many seconds (from the start of the run) and save as if finished;
     #: null = no limit. With a schedule each scale gets its share of the time.
     max_seconds: float | None = MISSING

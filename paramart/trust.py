@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from paramart.errors import ParamartError
 
@@ -61,6 +64,47 @@ def _describe(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a nested mapping" + (" with _target_" if "_target_" in value else "")
     return f"a {type(value).__name__}"
+
+
+#: the largest settings file read from a run folder (``overrides.yaml``, ``run.json``)
+MAX_SETTINGS_BYTES = 1_000_000
+#: the deepest nesting of lists and mappings read from such a file
+MAX_DEPTH = 32
+
+
+def read_bounded(path: Path, limit: int = MAX_SETTINGS_BYTES) -> str:
+    """The text of ``path``, refused (:class:`ParamartError`) above ``limit`` bytes, read no further."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ParamartError(f"{path} is over {limit} bytes, more than such a file ever holds")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParamartError(f"{path} is not UTF-8 text") from None
+
+
+def load_yaml_data(text: str, where: str) -> Any:
+    """YAML as plain data, with no aliases or anchors (a 'billion laughs' file expands into
+    gigabytes when loaded), no tags and at most :data:`MAX_DEPTH` levels of nesting (deeper
+    ones exhaust the recursion of any loader): checked on the event stream, before loading."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise ParamartError(f"{where} uses YAML anchors or aliases (&, *); settings files never do")
+            if getattr(event, "tag", None) is not None and not getattr(event, "implicit", True):
+                raise ParamartError(f"{where} uses a YAML tag (!...); settings files never do")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ParamartError(f"{where} is nested over {MAX_DEPTH} levels deep; settings files never are")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = (str(exc).strip().splitlines() or ["not YAML"])[0]
+        raise ParamartError(f"{where} cannot be read as YAML ({first[:80]})") from None
 
 
 def finite(value: Any) -> bool:

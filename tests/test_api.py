@@ -10,7 +10,7 @@ def test_stylize_from_python_with_pil_images(tmp_path):
                               log_every=2, progress=False, out_dir=tmp_path)
     assert result.image.shape == (1, 3, 21, 32)  # chelsea is 451x300
     assert result.pil.size == (32, 21)
-    assert [r.step for r in result.history.rows] == [2, 4]
+    assert [r.step for r in result.history.rows] == [0, 2, 4]  # row k: the image after k steps
     assert (tmp_path / "final.png").is_file() and (tmp_path / "checkpoint.pt").is_file()
 
 

@@ -20,6 +20,7 @@ from paramart.cli.exits import fail
 from paramart.cli.guard import write_settings_atomically
 from paramart.cli.sweep import record_failure
 from paramart.errors import ParamartError
+from paramart.io.claim import release
 
 
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
@@ -37,15 +38,22 @@ def _paramart(cfg: DictConfig) -> None:
                 cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), out_dir)
             result = run(cfg, out_dir)
     except ParamartError as exc:
+        release(out_dir)  # nothing of a run was written: the corrected command may use the folder
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # One bad job must not stop a sweep: record it for the end-of-sweep report.
             record_failure(out_dir, hydra_cfg.job.num, list(hydra_cfg.overrides.task), str(exc))
             return
         fail(str(exc))
     except Interrupted as exc:
+        if not exc.saved:
+            release(out_dir)
         print(f"paramart: {exc.message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception:
+        release(out_dir)  # a bug: the traceback follows; the folder holds no run
+        raise
     except KeyboardInterrupt:
+        release(out_dir)
         print("paramart: interrupted before anything could be saved", file=sys.stderr)
         sys.exit(130)
     if result.video is not None:
@@ -84,4 +92,14 @@ def main() -> None:
     """``paramart``: style transfer / texture synthesis configured by Hydra overrides."""
     register_configs()
     write_settings_atomically()  # a full disk while Hydra writes .hydra/: one line, nothing half-written
+    sys.argv[1:] = [preview_alias(a) for a in sys.argv[1:]]
     _paramart()
+
+
+def preview_alias(arg: str) -> str:
+    """``preview=true`` (what people type) means ``preview.enabled=true``; Hydra would say
+    "bool is not a subclass of PreviewConfig"."""
+    key, _, value = arg.partition("=")
+    if key == "preview" and value.lower() in ("true", "false"):
+        return f"preview.enabled={value.lower()}"
+    return arg

@@ -6,6 +6,9 @@ and ``overrides.yaml`` into it, so three mistakes would otherwise cost a traceba
 
 - a folder that cannot be created or written (a read-only disk, no permission, a full disk);
 - ``resume=D`` with ``hydra.run.dir=D``: Hydra would overwrite the settings being resumed;
+- a folder that already holds a run (it would be overwritten): refused unless ``overwrite=true``;
+  the default ``outputs/DATE/TIME`` folder is made afresh (``TIME-1`` ...) instead, claimed
+  atomically (:mod:`paramart.io.claim`) so two runs started in the same second never share one;
 - a disk that fills while Hydra writes ``.hydra/``: :func:`write_settings_atomically`
   (installed by :func:`paramart.cli.main`) writes each file atomically and, when one cannot
   be written, removes what this start-up wrote.
@@ -28,7 +31,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from paramart.cli.exits import fail
 from paramart.cli.resume import resumes_into_itself
-from paramart.errors import WriteError
+from paramart.errors import ParamartError, WriteError
+from paramart.io import claim
 from paramart.io.atomic import atomic_write
 
 FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -89,13 +93,38 @@ class RunDirGuard(Callback):
             fail(f"resume={spec} would write into the run it resumes and overwrite its settings; "
                   "leave out hydra.run.dir= or give another folder")
         check_writable(run_dir, "hydra.run.dir")
+        config.hydra.run.dir = str(_claim(config, run_dir, "hydra.run.dir"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Before a sweep: exit 2 when ``hydra.sweep.dir`` is not writable or lacks room
         for ``multirun.yaml`` (+16 KiB)."""
         # Hydra's sweeper writes multirun.yaml next, by itself: room for it is checked here
-        check_writable(Path(str(config.hydra.sweep.dir)).expanduser(), "hydra.sweep.dir",
-                       need=len(OmegaConf.to_yaml(config).encode()) + 16 * 1024)
+        sweep_dir = Path(str(config.hydra.sweep.dir)).expanduser()
+        check_writable(sweep_dir, "hydra.sweep.dir", need=len(OmegaConf.to_yaml(config).encode()) + 16 * 1024)
+        if (sweep_dir / "multirun.yaml").exists() and not config.get("overwrite") and _explicit(config, "sweep"):
+            fail(f"hydra.sweep.dir={sweep_dir} already holds a sweep (multirun.yaml); give another folder, "
+                  "or add overwrite=true to replace it")
+        config.hydra.sweep.dir = str(_claim(config, sweep_dir, "hydra.sweep.dir"))
+
+
+def _explicit(config: DictConfig, which: str) -> bool:
+    """Whether the person chose ``hydra.{which}.dir`` (else it is paramart's dated default);
+    a config without Hydra's record of the overrides counts as chosen (refused, not moved)."""
+    given = OmegaConf.select(config, "hydra.overrides.hydra", default=None)
+    if given is None:
+        return True
+    return any(str(o).split("=", 1)[0].lstrip("+") == f"hydra.{which}.dir" for o in given)
+
+
+def _claim(config: DictConfig, folder: Path, key: str) -> Path:
+    """Claim the run (or sweep) folder before Hydra writes into it: a folder the person named
+    is refused when it holds a run (unless overwrite=true); the dated default is made afresh."""
+    try:
+        if _explicit(config, key.split(".")[1]):
+            return claim.claim(folder, overwrite=bool(config.get("overwrite")), key=key)
+        return claim.claim_fresh(folder, key=key)
+    except ParamartError as exc:
+        fail(str(exc))
 
 
 # --------------------------------------------------------------------------- Hydra's .hydra/ files
@@ -133,6 +162,7 @@ def _undo_start(settings_dir: Path) -> None:
                 path.unlink()
         except OSError:
             pass
+    claim.release(run_dir)
     _remove_empty(settings_dir, run_dir, *_made)
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from paramart.cli.exits import fail as exit_with
 from paramart.errors import ParamartError
-from paramart.outputs.export import render
+from paramart.outputs.export import check_render, render
 
 
 @dataclass
@@ -59,6 +59,8 @@ class RenderConfig:
     device: str = MISSING
     #: show a progress bar over the tiles and frames
     progress: bool = MISSING
+    #: true: out= may replace a run's own file (final.png, checkpoint.pt ...); false: refused
+    overwrite: bool = MISSING
 
 
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="render")
@@ -72,8 +74,10 @@ def _render(cfg: DictConfig) -> None:
     if OmegaConf.is_missing(cfg, "run"):
         fail("which run? give run=RUN_DIR (a paramart output folder with checkpoint.pt)")
     try:
+        check_render(cfg)  # every key first: a bad zoom.fps must not fail after the frames were rendered
         path = render(cfg.run, cfg.width, cfg.height, cfg.out, tile=cfg.tile, device=cfg.device,
-                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels)
+                      progress=cfg.progress, log=log, zoom=cfg.zoom, repeat=cfg.repeat, max_pixels=cfg.max_pixels,
+                      overwrite=cfg.overwrite)
     except ParamartError as exc:
         fail(str(exc))
     if path.suffix.lower() == ".mp4":

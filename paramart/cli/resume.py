@@ -13,6 +13,7 @@ The checkpoint itself is checked and loaded by :mod:`paramart.runner.resume`.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from paramart.errors import ParamartError
 from paramart.io.atomic import atomic_write
 from paramart.runner.resume import run_dir_of
-from paramart.trust import HYDRA_KEYS, is_plain
+from paramart.trust import HYDRA_KEYS, is_plain, load_yaml_data, read_bounded
 
 
 def _write_text(text: str, path: str) -> None:
@@ -75,6 +76,43 @@ def check_stored_overrides(lines: Any, source: Path) -> list[str]:
     return out
 
 
+#: what only the person at the keyboard decides, never a run folder: its network exposure,
+#: the machine's resources and the run's own bookkeeping (a stored value is left out) ...
+PERSONS_OWN = ("preview", "device", "progress", "overwrite", "max_input_pixels", "model.memory_budget")
+#: ... and which files are read and which weights run (a stored value must be repeated)
+FILES_READ = ("content", "style", "style_masks", "model.weights")
+
+
+def _under(key: str, prefixes: tuple[str, ...]) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
+def keyboard_only(lines: list[str], source: Path) -> list[str]:
+    """The stored overrides a run folder may carry into a resume: the optimisation's own
+    settings. Settings of :data:`PERSONS_OWN` are left out (logged); a stored file to read
+    (:data:`FILES_READ`) is refused unless it is a packaged ``sample:NAME``, a built-in mask
+    name or the packaged ``caffe`` weights, so a folder from someone else cannot make this
+    run read a file or load weights."""
+    from paramart.objectives.masks import BUILTINS
+
+    kept = []
+    for line in lines:
+        key = _override_key(line).split("@")[0]
+        if _under(key, PERSONS_OWN):
+            log.info("resume: left out %r from %s (only the command line sets it)", line[:80], source)
+            continue
+        if _under(key, FILES_READ):
+            value = line.split("=", 1)[1] if "=" in line else ""
+            names = [v.strip(" '\"") for v in value.strip("[]").split(",") if v.strip()]
+            packaged = ("caffe",) if key == "model.weights" else BUILTINS
+            if not all((n.startswith("sample:") and key != "model.weights") or n in packaged or n == "null"
+                       for n in names):
+                raise ParamartError(f"resume: {source} names {key}={value[:80]}; a run folder cannot choose which "
+                                    f"files are read or which weights run, so repeat {key}=... on the command line")
+        kept.append(line)
+    return kept
+
+
 def _group_options(key: str) -> list[str]:
     loader = GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
     if loader is None or "." in key or key not in loader.list_groups(""):
@@ -93,6 +131,7 @@ def _check_known(cfg: DictConfig, lines: list[str], source: Path) -> None:
 
 
 _ABSENT = object()
+log = logging.getLogger(__name__)
 
 
 def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -> DictConfig:
@@ -107,11 +146,12 @@ def resumed_config(cfg: DictConfig, overrides: list[str], out_dir: str | Path) -
     if not saved.is_file():
         return cfg
     try:
-        old = OmegaConf.load(saved)
-    except Exception:
+        old = load_yaml_data(read_bounded(saved), f"resume={cfg.resume}: {saved}")
+    except OSError:
         raise ParamartError(f"resume={cfg.resume}: cannot read {saved}; repeat that run's options by hand") from None
     mine = {_override_key(o) for o in overrides}
     kept = [o for o in check_stored_overrides(old, saved) if _override_key(o) not in mine | {"resume"}]
+    kept = keyboard_only(kept, saved)
     merged = kept + list(overrides)
     try:
         cfg = hydra.compose(config_name="config", overrides=merged)

@@ -85,17 +85,24 @@ def free_memory(device: torch.device) -> int:
         return 8 * GiB
 
 
+#: model.memory_budget's range in GiB: below 16 MiB not even VGG-19's weights fit
+MIN_BUDGET_GIB, MAX_BUDGET_GIB = 0.016, 1 << 20
+
+
 def resolve_budget(value, device: torch.device) -> float:
     """``model.memory_budget`` in bytes: ``auto`` = 80% of the device's free memory now,
     else GiB."""
     if value in (None, "auto"):
         return 0.8 * free_memory(device)
     try:
-        gib = float(value)
-    except (TypeError, ValueError):
-        raise ParamartError(f"model.memory_budget must be auto or a number of GiB, not {value!r}") from None
-    if gib <= 0:
-        raise ParamartError(f"model.memory_budget={value} must be a positive number of GiB (or auto)")
+        gib = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        gib = math.nan
+    if not math.isfinite(gib):
+        raise ParamartError(f"model.memory_budget must be auto or a number of GiB, not {value!r}")
+    if not MIN_BUDGET_GIB <= gib <= MAX_BUDGET_GIB:
+        raise ParamartError(f"model.memory_budget={value} must be from {MIN_BUDGET_GIB} to {MAX_BUDGET_GIB} GiB "
+                            "(or auto)")
     return gib * GiB
 
 
@@ -133,8 +140,8 @@ def auto_tile(size: tuple[int, int], deepest: str | None, precision: str, copies
     if core < max(j, 64):
         need = step_bytes(size, 64, deepest, precision, copies) / GiB
         raise ParamartError(
-            f"a {size[1]}x{size[0]} canvas needs about {need:.1f} GiB even in 64 px tiles, more than "
-            f"model.memory_budget ({budget / GiB:.1f} GiB); raise it, use a smaller size= or optim=adam"
+            f"a {size[1]}x{size[0]} canvas needs about {need:.3g} GiB even in 64 px tiles, more than "
+            f"model.memory_budget ({budget / GiB:.3g} GiB); raise it, use a smaller size= or optim=adam"
         )
     return core
 

@@ -17,10 +17,15 @@ evaluates just the requested pixels) can do this; others are refused before any 
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from paramart.errors import ParamartError
 from paramart.evaluation.base import Losses, Strategy
+
+#: the largest zoom factor: the zoomed render's coordinates stay well inside float32's precision
+MAX_ZOOM = 1e6
 
 
 def check_zoom(levels, weight: float, renders_regions: bool, param_name: str) -> list[float]:
@@ -30,9 +35,14 @@ def check_zoom(levels, weight: float, renders_regions: bool, param_name: str) ->
     levels with a parameterization (named ``param_name``) that cannot render regions."""
     if not levels:
         return []
+    if isinstance(levels, str) or not all(isinstance(z, int | float) and not isinstance(z, bool) for z in levels):
+        raise ParamartError(f"zoom.levels={levels} must be a list of zoom factors of at least 1, e.g. [1,2,4,8]")
     levels = [float(z) for z in levels]
-    if any(z < 1 for z in levels) or weight < 0:
-        raise ParamartError(f"zoom.levels={levels} must all be >= 1 and zoom.weight >= 0")
+    if any(not 1 <= z <= MAX_ZOOM for z in levels):
+        raise ParamartError(f"zoom.levels={levels} must all be from 1 to {MAX_ZOOM:g} (a crop of a render that "
+                            "many times larger)")
+    if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
+        raise ParamartError(f"zoom.weight={weight} must be a number of at least 0")
     zooms = [z for z in levels if z > 1]
     if zooms and not renders_regions:
         raise ParamartError(f"zoom.levels needs a coordinate parameterization (cppn, fourier_cppn, hashgrid); "

@@ -86,6 +86,23 @@ def needed_layers(objective: DictConfig | Mapping) -> list[str]:
             for layer in t.get("layers", [])]
 
 
+def check_terms(objective: DictConfig | Mapping, masks: bool = False, blend: bool = False) -> None:
+    """Refuse ``style_masks`` for a weighted style term that cannot take them (and with
+    ``style_blend``), before any model loads. The message names the term's key."""
+    if not masks:
+        return
+    for name, cls in weighted_term_classes(objective).items():
+        if "style" not in cls.needs:
+            continue
+        if not cls.takes_masks:
+            kind = cls.__module__.rsplit(".", 1)[-1]
+            raise ParamartError(f"objective.{name}: the {kind} term does not take style_masks; use "
+                                f"term@objective.{name}=gram, or style_masks=null")
+        if blend:
+            raise ParamartError("style_blend and style_masks do not combine: the masks already say where each "
+                                "style goes; give style_blend=null")
+
+
 def build_terms(objective: DictConfig | Mapping, inputs: Inputs) -> dict[str, Term]:
     """The active terms, built from the term registry (:data:`paramart.objectives.term.TERMS`),
     with their targets computed. Raises :class:`ParamartError` for an unregistered term or an

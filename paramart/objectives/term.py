@@ -140,6 +140,9 @@ class Term(nn.Module):
     #: it does not compare with it, and it gives the canvas something to optimise without any
     #: style or content term (the dream objective)
     stands_alone: ClassVar[bool] = False
+    #: it applies each style in its ``style_masks`` region (guided Gram matrices); a term that
+    #: needs style images and does not is refused with masks before any model loads
+    takes_masks: ClassVar[bool] = False
 
     def __init__(self, weight: float, layers: Sequence[str] = (), layer_weights: Sequence[float] | None = None):
         super().__init__()

@@ -52,6 +52,12 @@ CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; scr
        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
+def count(text: str, default: int = 0) -> int:
+    """A non-negative count from a query value: ASCII digits only (``str.isdigit`` also takes
+    '²', which ``int`` refuses) and at most 18 of them (``int`` refuses over 4,300); else ``default``."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else default
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     live: LiveRun
@@ -114,18 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, srv.page, "text/html; charset=utf-8",
                               {"Content-Security-Policy": CSP.format(nonce=srv.nonce)})
         if path == "/state.json":
-            since = query.get("since", ["0"])[0]
-            state = srv.live.snapshot(int(since) if since.isdigit() else 0)
-            have = query.get("have", ["0"])[0]  # the frame the page shows: told once it has the last one
-            srv.saw(query.get("page", [""])[0][:40],
-                    state["status"] in FINAL and have.isdigit() and int(have) >= state["frame"])
+            state = srv.live.snapshot(count(query.get("since", ["0"])[0]))
+            have = count(query.get("have", ["0"])[0])  # the frame the page shows: told once it has the last one
+            srv.saw(query.get("page", [""])[0][:40], state["status"] in FINAL and have >= state["frame"])
             return self._json(state)
         if path == "/frame.png":
             png = srv.live.frame_png()
             return self._send(200, png[1], "image/png") if png else self._send(404, b"no frame yet\n", "text/plain")
         if path.startswith("/input/") and path.endswith(".jpg") and path[7:-4].isdigit():
-            i = int(path[7:-4])
-            if i < len(srv.live.inputs):
+            i = count(path[7:-4], -1)
+            if 0 <= i < len(srv.live.inputs):
                 return self._send(200, srv.live.inputs[i][1], "image/jpeg")
         if path.startswith("/files/") and path[7:] in RUN_FILES and srv.run_dir is not None:
             file = srv.run_dir / path[7:]  # a name from the fixed list, never from the request
@@ -148,6 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the browser went away: nothing to do
             pass
+
+
+def reserve(host: str, port: int) -> tuple[ThreadingHTTPServer, str]:
+    """Listen on ``port`` (or the next free one) now, before any model loads, so that busy
+    ports are one line at once; :class:`PreviewServer` serves on it later (``bound=``)."""
+    return _bind(host, int(port))
 
 
 def _bind(host: str, port: int) -> tuple[_Server, str]:
@@ -178,11 +188,12 @@ class PreviewServer:
     """The preview page of one run, served from daemon threads until :meth:`close`."""
 
     def __init__(self, live: LiveRun, page: str, *, host: str = "127.0.0.1", port: int = 8765,
-                 allow_remote: bool = False, run_dir: Path | None = None, on_stop: Any = None):
+                 allow_remote: bool = False, run_dir: Path | None = None, on_stop: Any = None,
+                 bound: tuple[ThreadingHTTPServer, str] | None = None):
         loopback = is_loopback(host)
         if not loopback and not allow_remote:
             raise ParamartError(f"preview.host={host} is not loopback; it needs preview.allow_remote=true")
-        self.server, self.note = _bind(host, int(port))
+        self.server, self.note = bound if bound is not None else _bind(host, int(port))
         self.port = self.server.server_address[1]
         srv = self.server
         srv.live, srv.run_dir, srv.on_stop = live, run_dir, on_stop or (lambda: None)

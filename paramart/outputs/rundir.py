@@ -79,8 +79,8 @@ def finish_run_dir(out: Path, plan: Plan, history: History, precision: str | Non
     last = history.last
     facts = {
         "param": param_name(cfg),
-        "content": cfg.content if content is not None else None,
-        "style": OmegaConf.to_container(cfg.style) if not isinstance(cfg.style, str | None) else cfg.style,
+        "content": plan.content_name if content is not None else None,
+        "style": list(plan.style_names) if len(plan.style_names) != 1 else plan.style_names[0],
         "size": cfg.size,
         "steps": last.step if last else 0,
         "seed": cfg.seed,

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from PIL import Image
 
+from paramart.errors import ParamartError
 from paramart.io.runfolder import FINAL, INPUTS, LOSS_PLOT, RUN_JSON, TIMELAPSE_GIF
+from paramart.trust import load_yaml_data
 
 #: facts shown as text, and facts that must be finite numbers
 TEXT = ("param", "optimizer", "device", "content")
@@ -70,6 +71,8 @@ def _facts(run: Path) -> dict[str, Any]:
         raise Damaged("run.json is not a file inside the run folder")
     try:
         facts = json.loads(_read_text(path))
+    except RecursionError:
+        raise Damaged("run.json is nested too deeply to be a run's") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise Damaged(f"run.json cannot be read ({str(exc)[:60]})") from None
     if not isinstance(facts, dict):
@@ -105,8 +108,11 @@ def _overrides(run: Path) -> list[str]:
     if not contained(path, run):
         raise Damaged(".hydra/overrides.yaml is not a file inside the run folder")
     try:
-        lines = yaml.safe_load(_read_text(path))  # data only: safe_load builds no objects
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        # data only, no aliases, bounded nesting: builds no objects and cannot blow up
+        lines = load_yaml_data(_read_text(path), ".hydra/overrides.yaml")
+    except ParamartError as exc:
+        raise Damaged(str(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise Damaged(f".hydra/overrides.yaml cannot be read ({str(exc).splitlines()[0][:60]})") from None
     if lines is None:
         return []

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paramart.outputs.live import LiveRun
 from paramart.outputs.notebook import NotebookCell
-from paramart.outputs.preview import PreviewServer
+from paramart.outputs.preview import PreviewServer, reserve
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.plan import Plan
 from paramart.runner.signals import STOP, request_stop
@@ -95,6 +95,8 @@ class Watch(Observer):
         self.cell: NotebookCell | None = None
         self._stopped_by_us = False
         self._notebook = notebook = notebook and NotebookCell.available()  # elsewhere: a no-op
+        #: the preview's socket, listening from now on (busy ports refused before the model loads)
+        self._bound = reserve(str(cfg.preview.host), int(cfg.preview.port)) if self.enabled else None
         if not (self.enabled or notebook):
             return
         styles = plan.styles
@@ -102,6 +104,12 @@ class Watch(Observer):
             (f"style {i + 1}" if len(styles) > 1 else "style", s) for i, s in enumerate(styles)]
         self.live = LiveRun(total=cfg.steps, settings=settings(cfg), inputs=inputs, refresh=cfg.preview.refresh,
                             max_size=cfg.preview.max_size, out_dir=str(out_dir) if out_dir is not None else None)
+
+    def release(self) -> None:
+        """Stop listening when the run ends before the page was served."""
+        if self.server is None and self._bound is not None:
+            self._bound[0].server_close()
+            self._bound = None
 
     @property
     def active(self) -> bool:
@@ -113,7 +121,7 @@ class Watch(Observer):
             p, live = self.cfg.preview, self.live
             title = Path(live.out_dir).name if live.out_dir else "run"
             self.server = PreviewServer(live, render_page(live, self.cfg, title), host=str(p.host), port=int(p.port),
-                                        allow_remote=bool(p.allow_remote),
+                                        allow_remote=bool(p.allow_remote), bound=self._bound,
                                         run_dir=Path(live.out_dir) if live.out_dir else None, on_stop=self._stop)
             announce(f"preview: {self.server.note}watch at {self.server.url} (Stop and save there = Ctrl-C)")
         if self._notebook:
@@ -160,6 +168,7 @@ class Watch(Observer):
             if self.cell is not None:
                 self.cell.update(force=True)
         finally:
+            self.release()
             if self.server is not None:  # a watching page gets one more refresh to fetch this status
                 self.server.close_when_told(grace=self.live.refresh + 0.5)
             if self._stopped_by_us:

@@ -54,7 +54,14 @@ def check_param_config(config: Mapping[str, Any], where: str = "param") -> tuple
     Only a registered class is accepted, only its schema's keys, each a plain value of the
     schema's type: a config read from a file can name no other code (no nested ``_target_``).
     Raises :class:`ParamartError` naming ``where`` otherwise."""
-    return PARAMS.build_args(config, where)
+    cls, kwargs = PARAMS.build_args(config, where)
+    name = getattr(cls, "__name__", "param")
+    for key, limit in getattr(cls, "limits", {}).items():
+        value = kwargs.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > limit:
+            raise ParamartError(f"{where}.{key}={value} must be at most {limit} ({name}: larger ones "
+                                "take more memory or time than any machine has)")
+    return cls, kwargs
 
 
 def build_param(config: Mapping[str, Any], size: tuple[int, int], init_image: torch.Tensor | None) -> Parameterization:
@@ -63,7 +70,7 @@ def build_param(config: Mapping[str, Any], size: tuple[int, int], init_image: to
     A bad value the constructor finds (``param.depth=0``) is a one-line :class:`ParamartError`."""
     if OmegaConf.is_config(config):
         config = OmegaConf.to_container(config, resolve=True)
-    cls, kwargs = PARAMS.build_args(config)
+    cls, kwargs = check_param_config(config)
     try:
         return cls(size, init_image=init_image, **kwargs)
     except ParamartError:
@@ -83,6 +90,9 @@ class Parameterization(nn.Module):
     #: True when :meth:`render_region` evaluates only the pixels asked for (no full image
     #: is ever built), so a render can be assembled from tiles.
     renders_regions: bool = False
+    #: The largest value of each size setting (``param.KEY``): checked with the config, before
+    #: anything is allocated, so an absurd one is one line rather than hours or an out-of-memory.
+    limits: dict[str, int] = {}
     #: How a render at another size than the training canvas is made, for users' eyes.
     resampling: str = "resized with bicubic interpolation; no detail is added"
 

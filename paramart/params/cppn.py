@@ -81,6 +81,8 @@ class CPPN(CoordinateParameterization):
     """An MLP from pixel coordinates to colour. Renders any region at any resolution."""
 
     resampling = "the network is evaluated at every pixel of the new size (tile by tile)"
+    limits = {"depth": 256, "width": 4096, "latent_dim": 4096, "fourier_features": 65536,
+              "fourier_anneal": 10**9, "fourier_sigma": 1e6}
     #: values each pixel's network produces before ``head`` turns them into RGB logits
     outputs_per_pixel = 3
 

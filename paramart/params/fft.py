@@ -82,6 +82,8 @@ register("fft", FFTConfig)
 
 
 class FFT(Parameterization):
+    limits = {"noise_scale": 1e6, "decay_power": 16}
+
     """An rfft2 spectrum per decorrelated colour channel, scaled 1/f, through a sigmoid."""
 
     resampling = "spectrum cropped/zero-padded (band-limited resampling); no detail is added"

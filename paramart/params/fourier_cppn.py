@@ -87,6 +87,8 @@ register("fourier_cppn", FourierCPPNConfig)
 class FourierCPPN(CPPN):
     """A CPPN whose outputs are local Fourier coefficients, turned into colour by an IDFT."""
 
+    limits = {**CPPN.limits, "fourier_size": 64}
+
     def __init__(self, size, init_image: torch.Tensor | None = None, fourier_size: int = 10,
                  spectral_decay: float = 0.0, detail: float = 1.0, colour_dc: bool = False, **cppn):
         if fourier_size < 1:

@@ -87,15 +87,19 @@ class HashGrid(CoordinateParameterization):
     """Hashed multiresolution feature grids + a tiny MLP: an image of any resolution."""
 
     resampling = "the hash grids and MLP are evaluated at every pixel of the new size (tile by tile)"
+    limits = {"levels": 64, "features": 64, "depth": 64, "width": 4096, "coarsest": 1 << 20, "finest": 1 << 20}
 
     def __init__(self, size, init_image: torch.Tensor | None = None, levels: int = 12, features: int = 2,
                  log2_table: int = 14, coarsest: int = 16, finest: int = 1024, depth: int = 2, width: int = 64,
                  init_scale: float = 1e-4, decorrelate: bool = False, periodic: bool = False,
                  init: str = "auto", prefit=None, antialias: bool = False):
         super().__init__(size)
-        if levels < 1 or features < 1 or depth < 0 or width < 1 or not 4 <= log2_table <= 24:
-            raise ParamartError("param.levels, features and width must be at least 1, depth at least 0, "
-                                "log2_table between 4 and 24")
+        for key, value, low, high in (("levels", levels, 1, None), ("features", features, 1, None),
+                                      ("depth", depth, 0, None), ("width", width, 1, None),
+                                      ("log2_table", log2_table, 4, 24)):
+            if value < low or (high is not None and value > high):
+                span = f"from {low} to {high}" if high is not None else f"at least {low}"
+                raise ParamartError(f"param.{key}={value} must be {span}")
         if not 1 <= coarsest <= finest:
             raise ParamartError(f"param.coarsest={coarsest} and finest={finest}: need 1 <= coarsest <= finest")
         self.periodic = bool(periodic)

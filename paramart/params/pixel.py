@@ -43,6 +43,8 @@ EPS = 0.01
 
 
 class Pixel(Parameterization):
+    limits = {"grain": 1 << 16, "noise_scale": 1e6}
+
     """An RGB canvas of the training size. Rendering at another size can only resample it."""
 
     def __init__(self, size, init_image: torch.Tensor | None = None, init: str = "auto", noise_scale: float = 0.2,

@@ -9,6 +9,7 @@ the fit and ``param.prefit.seconds`` (when set) ends it earlier.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ import torch
 from omegaconf import MISSING
 
 from paramart.errors import ParamartError
+
+#: the pre-fit's largest learning rate: Adam moves each weight by about lr a step, and past
+#: this the fit diverges at once
+MAX_LR = 10.0
 
 
 @dataclass
@@ -45,34 +50,49 @@ def content_init(init: str, init_image: torch.Tensor | None, prefit) -> PrefitCo
         return None
     prefit = dict(prefit or {})
     steps, seconds, lr = int(prefit.get("steps", 200)), prefit.get("seconds"), float(prefit.get("lr", 0.01))
-    if steps < 0 or lr <= 0 or (seconds is not None and seconds <= 0):
-        raise ParamartError("param.prefit.steps must be >= 0, param.prefit.lr > 0 and param.prefit.seconds > 0 "
-                            "(or null)")
+    if steps < 0:
+        raise ParamartError(f"param.prefit.steps={steps} must be at least 0")
+    if not 0 < lr <= MAX_LR:
+        raise ParamartError(f"param.prefit.lr={lr:g} must be above 0 and at most {MAX_LR:g} (Adam's step size)")
+    if seconds is not None and not seconds > 0:
+        raise ParamartError(f"param.prefit.seconds={seconds} must be above 0 (or null)")
     return PrefitConfig(steps, None if seconds is None else float(seconds), lr)
 
 
 def fit_to_image(param: torch.nn.Module, image: torch.Tensor, steps: int, lr: float, seconds: float | None = None,
-                 on_step: Callable[[int, int], None] | None = None) -> list[float]:
+                 on_step: Callable[[int, int], None] | None = None,
+                 should_stop: Callable[[], object] | None = None) -> list[float]:
     """Adam on ``mse(param(), image)``; returns the loss before each step. ``on_step(step, steps)``
-    runs after each step (time-lapse frames)."""
+    runs after each step (time-lapse frames); the fit ends early when ``should_stop()`` is
+    true after a step (Ctrl-C: the run then saves, as in any other phase).
+
+    Raises :class:`ParamartError` when the loss is not finite (a learning rate far too high),
+    before the step that would spread it into the parameters."""
     optimizer = torch.optim.Adam([p for p in param.parameters() if p.requires_grad], lr=lr)
     end = None if seconds is None else time.perf_counter() + seconds
     losses = []
     for step in range(steps):
         optimizer.zero_grad(set_to_none=True)
         loss = torch.nn.functional.mse_loss(param(), image)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise ParamartError(f"the photo pre-fit's loss became {value} at its step {step + 1}; lower "
+                                f"param.prefit.lr (now {lr:g}), or use param.init=none")
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        losses.append(value)
         if on_step is not None:
             on_step(step + 1, steps)
-        if end is not None and time.perf_counter() >= end:
+        if (end is not None and time.perf_counter() >= end) or (should_stop is not None and should_stop()):
             break
+    if not all(bool(torch.isfinite(p).all()) for p in param.parameters()):
+        raise ParamartError(f"the photo pre-fit made the parameters non-finite; lower param.prefit.lr (now {lr:g}), "
+                            "or use param.init=none")
     return losses
 
 
 def prefit_to_content(param: torch.nn.Module, content: torch.Tensor | None, observers=(),
-                      frames: int = 8) -> list[float]:
+                      frames: int = 8, should_stop: Callable[[], object] | None = None) -> list[float]:
     """The run's pre-fit: fit ``param`` to ``content`` when its ``param.init`` asked for it.
 
     ``observers`` (:class:`paramart.runner.events.Observer`: the time-lapse, a preview) get
@@ -89,4 +109,4 @@ def prefit_to_content(param: torch.nn.Module, content: torch.Tensor | None, obse
             for o in observers:
                 o.on_frame(step - steps - 1, image, False)
 
-    return fit_to_image(param, content, plan.steps, plan.lr, plan.seconds, on_step)
+    return fit_to_image(param, content, plan.steps, plan.lr, plan.seconds, on_step, should_stop)

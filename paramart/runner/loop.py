@@ -51,13 +51,29 @@ class Closure:
     """The optimizer's closure: one evaluation of ``strategy`` on ``param``, the loss checked
     for NaN/inf (:class:`NonFiniteLoss`), then backward. L-BFGS calls it several times a
     step (line search). ``last`` holds the latest losses (``total`` and each term), copied
-    to the host once per evaluation."""
+    to the host once per evaluation; ``first`` the first of the current step, which Adam and
+    L-BFGS both take at the parameters the step starts from: the loss of the image after
+    the previous step."""
 
     def __init__(self, param: Parameterization, strategy: Strategy, optimizer: torch.optim.Optimizer):
         self.param, self.strategy, self.optimizer = param, strategy, optimizer
         self.count = 0
         self.step = 0  #: the step being taken (for messages)
         self.last: dict[str, float] = {}
+        self.first: dict[str, float] | None = None
+
+    def measure(self) -> dict[str, float]:
+        """The losses of the parameters as they are now (one more evaluation, not counted,
+        its gradient discarded): what the saved image scores."""
+        count, last, first = self.count, self.last, self.first
+        self.first = None
+        try:
+            with torch.enable_grad():
+                self()
+            return self.first
+        finally:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.count, self.last, self.first = count, last, first
 
     def __call__(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
@@ -71,6 +87,8 @@ class Closure:
         losses.backward()
         self.count += 1
         self.last = {"total": values[0], **dict(zip(losses.terms, values[1:]))}
+        if self.first is None:
+            self.first = self.last
         return losses.total
 
 
@@ -87,35 +105,42 @@ def optimize(
     on_step: Callable[[int], None] | None = None,
     deadline: float | None = None,
     seconds_offset: float = 0.0,
+    closure: Closure | None = None,
 ) -> History:
     """Run ``steps`` optimizer steps (one L-BFGS iteration counts as one step).
 
-    Every ``log_every`` steps, and at the last step, the current losses are recorded and
-    passed to ``on_log``. ``on_step(step)`` runs after every step (snapshots, time-lapse).
+    A logged row of step ``k`` is the loss of the image after ``k`` steps (the image a save
+    at step ``k`` writes): it is measured by the first evaluation of step ``k + 1``, so the
+    rows are those of steps ``start_step, start_step + log_every ...`` that the loop
+    measures. The image after the last step is measured by the caller
+    (:meth:`Closure.measure`), once. Each row is passed to ``on_log``.
+    ``on_step(step)`` runs after every step (snapshots, time-lapse).
     With ``deadline`` (a ``time.perf_counter()`` value) the loop also ends after the first
     step that finishes past it. Logged ``seconds`` are ``seconds_offset`` plus the time
     since this call began (the session passes the run's time so far). ``evaluation`` is
     how each step scores ``param``: a :class:`~paramart.evaluation.base.Strategy`, or an
-    objective (``image -> {term: weighted loss}``), scored on the whole canvas.
+    objective (``image -> {term: weighted loss}``), scored on the whole canvas. ``closure``:
+    the caller's :class:`Closure` of the same (to measure the end with).
     """
     history = History()
     strategy = evaluation if isinstance(evaluation, Strategy) else WholeCanvas(evaluation)
-    evaluate = Closure(param, strategy, optimizer)
+    evaluate = closure or Closure(param, strategy, optimizer)
     t0 = time.perf_counter()
     bar = tqdm(total=start_step + steps, initial=start_step, disable=not progress, unit="step",
                dynamic_ncols=True, leave=True)
     try:
         for done in range(start_step + 1, start_step + steps + 1):
             evaluate.step = done
+            evaluate.first = None
             optimizer.step(evaluate)
             bar.update(1)
             history.steps += 1
             out_of_time = deadline is not None and time.perf_counter() >= deadline
-            if done % max(1, log_every) == 0 or done == start_step + steps or out_of_time:
-                last = dict(evaluate.last)
-                entry = Progress(done, last.pop("total"), last, seconds_offset + time.perf_counter() - t0)
+            if (done - 1) % max(1, log_every) == 0 and evaluate.first is not None:
+                first = dict(evaluate.first)
+                entry = Progress(done - 1, first.pop("total"), first, seconds_offset + time.perf_counter() - t0)
                 history.rows.append(entry)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in evaluate.last.items()}, refresh=False)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in evaluate.first.items()}, refresh=False)
                 if on_log is not None:
                     on_log(entry)
             if on_step is not None:

@@ -10,7 +10,6 @@ would resume into its own folder) is :mod:`paramart.cli.resume`.
 from __future__ import annotations
 
 import csv
-import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +77,29 @@ def load_resume(cfg: DictConfig, size: tuple[int, int]) -> Resume | None:
     return Resume(run_dir_of(str(spec)), ckpt)
 
 
+#: the longest line of a losses.csv (a step, the total, some dozen terms, the seconds)
+MAX_ROW = 4096
+
+
 def previous_rows(resume: Resume, columns: list[str]) -> list[list[str]]:
     """The resumed run's losses.csv rows up to its checkpoint, so the log reads as one run.
 
     Rows after the checkpoint (a periodic save, then a crash) and a cut-off last line are dropped.
+    The file is read line by line and no further than the checkpoint's step (at most one row
+    a step, each at most :data:`MAX_ROW` bytes): a folder's huge log costs nothing.
     """
     path = resume.run_dir / LOSSES
+    rows: list[list[str]] = []
     try:
-        rows = list(csv.reader(io.StringIO(path.read_text())))
+        with open(path, encoding="utf-8", newline="") as f:
+            for line in f:
+                if len(line) > MAX_ROW:
+                    break
+                row = next(csv.reader([line]), [])
+                rows.append(row)
+                if len(rows) > resume.step + 2 or (len(rows) > 1 and row and row[0].isascii() and row[0].isdigit()
+                                                   and int(row[0][:18]) > resume.step):
+                    break
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
     if not rows or rows[0] != columns:

@@ -22,9 +22,10 @@ from paramart.objectives.transforms import RandomWarp
 from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
-from paramart.runner.loop import History, make_optimizer, optimize
+from paramart.runner.loop import Closure, History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
+from paramart.runner.signals import stop_requested
 from paramart.runner.stage import Stage, build_stage
 from paramart.runner.state import RunState
 
@@ -61,7 +62,7 @@ class StageHooks:
     def frame(self, step: int, final: bool = False) -> torch.Tensor:
         """Render the canvas, colour-finished, (1, 3, H, W) in [0, 1] on the CPU; give it to every
         observer's ``on_frame`` and return it (the last stage's final frame is the saved result)."""
-        image = self.color.finish(self.param.render(), self.stage.content).cpu()
+        image = self.stage.finish(self.param.render())
         for o in self.observers:
             o.on_frame(step, image, final)
         return image
@@ -79,7 +80,7 @@ class StageHooks:
         seconds = self.state.seconds
         wanting = [o for o in self.observers if o.wants_frame(step, seconds)]
         if wanting:
-            image = self.color.finish(self.param.render(), self.stage.content).cpu()
+            image = self.stage.finish(self.param.render())
             for o in wanting:
                 o.on_frame(step, image, False)
 
@@ -96,22 +97,26 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
     for index, (longest, steps) in enumerate(plan.schedule):
         planned += steps
         stage = build_stage(plan, vgg, longest, steps, color, warp)
+        prefit = param is None and plan.resume is None  # param.init=content: coordinate networks fit the photo
         if param is None:
             # a video frame starts from the previous result warped along the flow (plan.init)
             start = stage.content if plan.init is None else resize(plan.init, stage.size).to(plan.device)
             param = build_param(cfg.param, stage.size, start).to(plan.device)  # an allow-list
-            if plan.resume is None:  # param.init=content: coordinate networks first fit the photo (no VGG)
-                prefit_to_content(param, start, observers)
         else:
             rescale(param, stage.size)
         evaluation = strategy(stage.objective, stage.tiling, stage.size, param, cfg.zoom)
         optimizer = make_optimizer(fit_optimizer(optimizer_factory(cfg.optim), stage.tiling), param)
+        closure = Closure(param, evaluation, optimizer)
         if state is None:
-            state = RunState(cfg, out, param, optimizer, evaluation.names)
+            state = RunState(cfg, out, param, optimizer, evaluation.names, stage.finish, closure.measure)
             done = state.begin(plan.resume)
             steps -= done  # resuming (single scale only): the steps left
         else:
-            state.next_stage(optimizer)
+            state.next_stage(optimizer, stage.finish, closure.measure)
+        if prefit:  # inside the state's guard: Ctrl-C, a second one, running out of memory as in the loop
+            with state.guard():
+                prefit_to_content(param, start, observers, should_stop=stop_requested)
+                state.after_prefit()
         t_start = time.perf_counter() if t_start is None else t_start
         # a time budget is shared out like the steps: each scale ends by its share of it
         deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
@@ -123,11 +128,17 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         with state.guard():
             part = optimize(param, evaluation, optimizer, steps, start_step=done, log_every=cfg.log_every,
                             progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
-                            seconds_offset=state.seconds)
+                            seconds_offset=state.seconds, closure=closure)
         history.rows += part.rows
         history.steps += part.steps
         history.evaluations += part.evaluations
         done += part.steps
+    with state.guard():
+        final = state.measured()  # the saved image's own loss: the last row of losses.csv and run.json
+    if final is not None:
+        history.rows.append(final)
+        for o in observers:
+            o.on_log(final)
     image = hooks.frame(done, final=True)
     state.finish(image)
     return Outcome(image, history, param)

@@ -35,6 +35,17 @@ class Stage:
     objective: Objective  #: the active terms with their targets at this size
     steps: int  #: the steps planned for this stage
     tiling: Tiling  #: whether (and how) the canvas is scored in tiles
+    color: ColorPreservation | None = None  #: the run's colour preservation (None: none)
+
+    def finish(self, canvas: torch.Tensor) -> torch.Tensor:
+        """The image as saved, (1, 3, H, W) in [0, 1] on the CPU, from a rendered ``canvas``.
+
+        The one finishing function: every ``final.png`` (the end, ``checkpoint_every``, Ctrl-C,
+        a NaN or out-of-memory stop, ``max_seconds``), every time-lapse and preview frame goes
+        through it, so an early save looks like a finished run at that step (for
+        ``preserve_color=luminance`` the content's chroma is put back here)."""
+        image = canvas if self.color is None else self.color.finish(canvas, self.content)
+        return image.detach().cpu()
 
 
 def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPreservation,
@@ -57,4 +68,4 @@ def build_stage(plan: Plan, vgg: VGG19, longest: int, steps: int, color: ColorPr
     before_vgg = [t for t in (color.transform(), warp if warp.active else None) if t is not None]
     transform = torch.nn.Sequential(*before_vgg) if before_vgg else None
     objective = build_objective(cfg.objective, inputs, transform)
-    return Stage(size, content, objective, steps, tiles)
+    return Stage(size, content, objective, steps, tiles, color)

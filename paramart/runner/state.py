@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,8 +56,15 @@ class RunState:
     """
 
     def __init__(self, cfg: DictConfig, out_dir: Path | None, param: Parameterization,
-                 optimizer: torch.optim.Optimizer, names: list[str]):
+                 optimizer: torch.optim.Optimizer, names: list[str],
+                 finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 measure: Callable[[], dict[str, float]] | None = None):
         self.cfg, self.out, self.param, self.optimizer = cfg, out_dir, param, optimizer
+        #: the stage's finishing function (:meth:`paramart.runner.stages.Stage.finish`): every
+        #: final.png this state writes goes through it, whatever the reason for the save
+        self.finish_image = finish or (lambda canvas: canvas.detach().cpu())
+        #: the losses of the parameters as they are now (:meth:`paramart.runner.loop.Evaluation.measure`)
+        self.measure = measure
         self.log = LossLog(out_dir, names)
         self.columns = self.log.columns
         self.param_config = OmegaConf.to_container(cfg.param, resolve=True)
@@ -120,9 +127,16 @@ class RunState:
             set_rng_state(ckpt["rng"])
         log.info("resuming %s from step %d", resume.run_dir, self.step)
 
-    def next_stage(self, optimizer: torch.optim.Optimizer) -> None:
-        """A multi-scale run moved to its next scale: a new optimizer over the rescaled parameters."""
+    def next_stage(self, optimizer: torch.optim.Optimizer,
+                   finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                   measure: Callable[[], dict[str, float]] | None = None) -> None:
+        """A multi-scale run moved to its next scale: a new optimizer over the rescaled
+        parameters, and that scale's finishing function and objective."""
         self.optimizer = optimizer
+        if finish is not None:
+            self.finish_image = finish
+        if measure is not None:
+            self.measure = measure
         self._good = _copy_state(self.param)
 
     # -- during the loop
@@ -139,10 +153,35 @@ class RunState:
         self._good = _copy_state(self.param)
         if self.checkpoint_every > 0 and step % self.checkpoint_every == 0 and step < self.cfg.steps:
             self.save("periodic")
+        self.stop_if_requested()
+
+    def after_prefit(self) -> None:
+        """The photo pre-fit ended (in full, or early on Ctrl-C): its result is the last good
+        state, and a stop asked for during it saves now, as after any step."""
+        self._good = _copy_state(self.param)
+        self.stop_if_requested()
+
+    def stop_if_requested(self) -> None:
+        """Ctrl-C (or SIGTERM, the page's Stop) was asked for: measure, save, raise :class:`Interrupted`."""
         name = stop_requested()
         if name:
+            try:
+                self.measured()  # one forward and backward: the saved image's loss is the log's last row
+            except ParamartError:
+                pass  # a non-finite loss of the last step's image: saved all the same, the log ends before it
             self.save("interrupted")
-            raise Interrupted(name, step, self.out, saved=self.out is not None)
+            raise Interrupted(name, self.step, self.out, saved=self.out is not None)
+
+    def measured(self) -> Progress | None:
+        """Measure the current parameters' losses (the image a save writes now) and log them
+        as the row of step ``self.step``; None when this state has nothing to measure with."""
+        if self.measure is None:
+            return None
+        seconds = self.seconds  # when the image was made (the measurement itself is not the run's time)
+        values = dict(self.measure())
+        entry = Progress(self.step, values.pop("total"), values, seconds)
+        self.log.append(entry)
+        return entry
 
     @contextmanager
     def guard(self) -> Iterator[None]:
@@ -191,7 +230,9 @@ class RunState:
     # -- saving
 
     def save(self, reason: str, *, with_optimizer: bool = True, image: torch.Tensor | None = None) -> None:
-        """``checkpoint.pt`` then ``final.png``, each atomically, both of step ``self.step``."""
+        """``checkpoint.pt`` then ``final.png``, each atomically, both of step ``self.step``.
+        ``final.png`` is the parameters' render through the stage's finishing function
+        (``image``, when given, is one it already made)."""
         if self.out is None:
             return
         save_checkpoint(
@@ -200,7 +241,10 @@ class RunState:
             rng=rng_state(), config=self.run_config, seconds=self.seconds, reason=reason,
         )
         self.saved_step = self.step
-        save_image(self.param.render().cpu() if image is None else image, self.out / FINAL)
+        if image is None:
+            with torch.no_grad():
+                image = self.finish_image(self.param.render())
+        save_image(image, self.out / FINAL)
 
     def finish(self, image: torch.Tensor) -> None:
         """Save the finished run: ``checkpoint.pt`` and ``image`` ((1, 3, H, W) in [0, 1]) as ``final.png``."""

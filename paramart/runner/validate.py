@@ -97,6 +97,7 @@ def validate(cfg: DictConfig) -> None:
     plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     plain.pop("hydra", None)
     _walk(plain, "")
+    _inputs(plain)
     _counts(plain)
     _objective(plain.get("objective") or {})
     _sizes(plain)
@@ -114,6 +115,20 @@ def validate(cfg: DictConfig) -> None:
         # a zoomed crop lies somewhere in the canvas: the masks' layout of the whole canvas is not its own
         raise ParamartError("zoom.levels does not combine with style_masks (a zoomed crop is scored against "
                             "the style images, not their regions); use one or the other")
+
+
+def _inputs(c: dict) -> None:
+    """``content`` a path or null; ``style`` a path or a list of them; ``style_masks`` names or paths."""
+    if c["content"] is not None and (not isinstance(c["content"], str) or not c["content"].strip()):
+        raise _fail("content", c["content"], "must be an image file, sample:NAME or null")
+    style = c["style"]
+    styles = [style] if isinstance(style, str) else style
+    if style is not None and (not isinstance(styles, list) or not all(isinstance(s, str) and s.strip()
+                                                                       for s in styles)):
+        raise _fail("style", style, "must be an image file or sample:NAME, or a list of them")
+    masks = c.get("style_masks")
+    if masks is not None and not all(isinstance(m, str) and m.strip() for m in masks):
+        raise _fail("style_masks", masks, "must be a list of mask names or image files, one per style")
 
 
 def _counts(c: dict) -> None:
@@ -214,7 +229,16 @@ def _model(m: dict) -> None:
 def _param(cfg: DictConfig):
     """Build the parameterization once at 16 px (cheap), so its constructor's own errors
     (``param.depth=0``, ``param.init=nope``) come before any model loads; returns it."""
-    return build_param(cfg.param, (16, 16), torch.full((1, 3, 16, 16), 0.5) if cfg.content is not None else None)
+
+    param = build_param(cfg.param, (16, 16), torch.full((1, 3, 16, 16), 0.5) if cfg.content is not None else None)
+    with torch.no_grad():
+        finite_render = bool(torch.isfinite(param.render()).all())
+    if not finite_render:
+        given = OmegaConf.to_container(cfg.param, resolve=True)
+        keys = " ".join(f"param.{k}={_show(v)}" for k, v in given.items() if k != "_target_" and finite(v))
+        raise ParamartError(f"param: a 16 px test render is not finite with {keys}; bring the one you changed "
+                            "back towards its default")
+    return param
 
 
 def check_masks(specs: ListConfig | list | None, canvas: tuple[int, int], max_pixels: int) -> None:

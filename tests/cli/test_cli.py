@@ -22,7 +22,7 @@ def test_console_script_runs_end_to_end(tmp_path):
     with Image.open(run_dir / "final.png") as im:
         assert im.mode == "RGB" and max(im.size) == 32
     rows = list(csv.DictReader(open(run_dir / "losses.csv")))
-    assert [int(r["step"]) for r in rows] == [1, 2, 3]
+    assert [int(r["step"]) for r in rows] == [0, 1, 2, 3]  # row k: the image after k steps; the last: final.png's
     # one column per active term of the objective (the dream term is configured but weighted 0)
     assert list(rows[0]) == ["step", "total", "content", "style", "tv", "seconds"]
     parts = float(rows[-1]["content"]) + float(rows[-1]["style"]) + float(rows[-1]["tv"])

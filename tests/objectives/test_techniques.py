@@ -223,10 +223,10 @@ def test_multiscale_run_ends_at_full_size_and_counts_every_step(tmp_path):
                          overrides=["schedule.scales=[0.5,1]", "schedule.shares=[2,1]"], out_dir=tmp_path, **{
                              k: v for k, v in ADAM.items() if k != "log_every"})
     assert r.image.shape[-1] == 48 and r.param.size == (32, 48)
-    assert [row.step for row in r.history.rows] == [1, 2, 3, 4, 5, 6]
+    assert [row.step for row in r.history.rows] == [0, 1, 2, 3, 4, 5, 6]
     seconds = [row.seconds for row in r.history.rows]
     assert seconds == sorted(seconds)  # one clock across the scales
-    assert (tmp_path / "losses.csv").read_text().count("\n") == 7
+    assert (tmp_path / "losses.csv").read_text().count("\n") == 8
 
 
 # -- every experiment through the CLI ---------------------------------------------------

@@ -153,7 +153,7 @@ def test_watch_serves_from_the_first_stage_until_the_run_ends(tmp_path, status):
 
     plan = make_plan(paramart.compose(["size=32", "steps=4", "preview.enabled=true", "preview.port=0"]))
     watch = Watch(plan, tmp_path)
-    assert watch.active and watch.server is None  # nothing listens before the run's first stage
+    assert watch.active and watch.server is None  # the port is held from here; the page is served from stage 1
     watch.on_stage(StageInfo(0, 1, (21, 32), 0, 4, ("content", "style")))
     watch.on_frame(0, torch.rand(1, 3, 21, 32))
     watch.on_log(Progress(2, 3.0, {"content": 1.0, "style": 2.0}, 0.5))

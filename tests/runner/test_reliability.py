@@ -351,9 +351,9 @@ def test_full_disk_during_a_run_is_a_clear_error(tmp_path, monkeypatch):
     before = (tmp_path / "checkpoint.pt").read_bytes()
     monkeypatch.setattr(torch, "save", _disk_full)
     with pytest.raises(ParamartError, match=r"cannot write .*checkpoint\.pt: the disk is full"):
-        paramart.stylize(**{**quick, "steps": 3})
+        paramart.stylize(**{**quick, "steps": 3, "overwrite": True})
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".paramart-run"]
 
 
 # -- numerics and memory -------------------------------------------------------------------

@@ -40,14 +40,14 @@ def test_resume_equals_a_straight_run(tmp_path, optim, half):
     _run(tmp_path, "first", f"optim={optim}", f"steps={half}")
     resumed = _run(tmp_path, "second", f"optim={optim}", f"steps={2 * half}", f"resume={tmp_path / 'first'}")
 
-    assert [r.step for r in resumed.history.rows] == list(range(half + 1, 2 * half + 1))
+    assert [r.step for r in resumed.history.rows] == list(range(half, 2 * half + 1))
     a, b = straight.param.logits.detach(), resumed.param.logits.detach()
     assert torch.allclose(a, b, atol=1e-6, rtol=0), (a - b).abs().max()
     # the log reads as one run: the first half copied, the second continuing it
     one, two = _rows(tmp_path / "straight"), _rows(tmp_path / "second")
-    assert [r["step"] for r in two] == [str(s) for s in range(1, 2 * half + 1)]
+    assert [r["step"] for r in two] == [str(s) for s in range(0, 2 * half + 1)]
     assert [r["total"] for r in two] == [r["total"] for r in one]
-    assert float(two[half]["seconds"]) >= float(two[half - 1]["seconds"])
+    assert float(two[half + 1]["seconds"]) >= float(two[half]["seconds"])
     ckpt = torch.load(tmp_path / "second" / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 2 * half and ckpt["reason"] == "done" and "optimizer" in ckpt
 
@@ -78,7 +78,7 @@ def test_periodic_checkpoints_and_resume_checks(tmp_path):
         _run(tmp_path, "q", "optim=adam", "steps=9", f"resume={tmp_path / 'nothing'}")
     # another optimiser may take over; its state starts afresh
     switched = _run(tmp_path, "s", "optim=lbfgs", "steps=9", f"resume={run_dir}")
-    assert [r.step for r in switched.history.rows] == [8, 9]
+    assert [r.step for r in switched.history.rows] == [7, 8, 9]
 
 
 def test_rng_state_round_trips():
@@ -197,7 +197,7 @@ def test_signal_to_a_running_cli_saves_and_resume_continues(tmp_path, sig):
         im.verify()
     with Image.open(run_dir / "final.png") as im:
         assert im.size == (48, 32)
-    assert not [p for p in run_dir.iterdir() if p.name.startswith(".") and p.name != ".hydra"]
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".") and p.name not in (".hydra", ".paramart-run")]
 
     if sig != signal.SIGINT:
         return
@@ -206,8 +206,8 @@ def test_signal_to_a_running_cli_saves_and_resume_continues(tmp_path, sig):
     res = paramart_cli(f"resume={run_dir}", f"steps={step + 2}", f"hydra.run.dir={again}", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     rows = _rows(again)
-    assert [int(r["step"]) for r in rows] == list(range(1, step + 3))
-    assert rows[:step] == _rows(run_dir)
+    assert [int(r["step"]) for r in rows] == list(range(0, step + 3))
+    assert rows[:step + 1] == _rows(run_dir)
     assert torch.load(again / "checkpoint.pt", weights_only=True)["step"] == step + 2
     overrides = (again / ".hydra" / "overrides.yaml").read_text()
     assert "size=48" in overrides and f"steps={step + 2}" in overrides and "steps=100000" not in overrides

@@ -101,6 +101,8 @@ class GramStyle(Term):
     ``style_masks``, or a blend of the wrong length or sign (:func:`blend_weights`)."""
 
     needs = ("style",)
+    position_free = True
+    takes_masks = True
 
     def build(self, inputs: Inputs) -> None:
         """Each layer's target Gram matrix: the blend-weighted mean over the style images (unguided),
