@@ -212,5 +212,5 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
         raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
     return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, device,
                 deepest(layers) if layers else "conv1_1",
-                input_name(content_spec) if content_img is not None else None,
-                tuple(input_name(s) for s in style_specs))
+                content_name=input_name(content_spec) if content_img is not None else None,
+                style_names=tuple(input_name(s) for s in style_specs))
