@@ -120,7 +120,8 @@ def optimize(
     since this call began (the session passes the run's time so far). ``evaluation`` is
     how each step scores ``param``: a :class:`~paramart.evaluation.base.Strategy`, or an
     objective (``image -> {term: weighted loss}``), scored on the whole canvas. ``closure``:
-    the caller's :class:`Closure` of the same (to measure the end with).
+    the caller's :class:`Closure` of the same (to measure the end with); without one (a call
+    from Python), the image after the last step is measured here and is ``history.last``.
     """
     history = History()
     strategy = evaluation if isinstance(evaluation, Strategy) else WholeCanvas(evaluation)
@@ -150,4 +151,11 @@ def optimize(
     finally:
         bar.close()
         history.evaluations += evaluate.count
+    end = start_step + history.steps
+    if closure is None and history.steps and (history.last is None or history.last.step != end):
+        final = dict(evaluate.measure())
+        entry = Progress(end, final.pop("total"), final, seconds_offset + time.perf_counter() - t0)
+        history.rows.append(entry)
+        if on_log is not None:
+            on_log(entry)
     return history

@@ -63,7 +63,14 @@ def test_tiled_vgg_features_equal_the_whole_canvas(vgg):
         assert rel(grams[layer], gram_matrix(whole[layer])) < 1e-5, layer
 
 
-TERMS = sorted(p.stem for p in (REPO / "conf" / "term").glob("*.yaml"))  # discovered, not listed
+def _decomposable(name: str) -> bool:
+    node = compose([f"+term@objective.probe={name}"]).objective.probe
+    return TERM_REGISTRY.entry(node, "objective.probe").cls().decomposable
+
+
+#: every term that says it decomposes into sums over tiles (discovered, not listed); one that
+#: does not (the video's temporal term) is refused, as test_a_term_that_does_not_decompose_is_refused shows
+TERMS = [t for t in sorted(p.stem for p in (REPO / "conf" / "term").glob("*.yaml")) if _decomposable(t)]
 #: each term's layers for these tests: shallow ones, so that small canvases have real tiles
 SHALLOW_LAYERS = {"content": ["relu2_1", "conv3_1"], "dream": ["relu2_1"]}
 CASES = [(t, None) for t in TERMS] + [("gram", "blend"), ("gram", "masks")]
