@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
+
+from docsection import replace_section  # bench/ is the script's folder
 
 import paramart
 from paramart.model.judge import GatysScore
@@ -116,11 +117,7 @@ def write_report(log: Path, doc: Path) -> None:
     seen = log.with_name("cppn_family_notes.md")  # what we saw, written by hand after looking
     if seen.is_file():
         parts += [seen.read_text().strip(), ""]
-    section = "\n".join(parts)
-    text = doc.read_text()
-    pattern = re.compile(r"^" + re.escape(HEADING) + r"\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    doc.write_text(text)
+    replace_section(doc, HEADING, "\n".join(parts))
 
 
 def main() -> None:

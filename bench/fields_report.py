@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+from docsection import replace_section
+
 HEADING = "## Coordinate images against pixels (issue 13)"
 ORDER = ["pixel", "fft", "cppn", "fourier_cppn", "cppn+prefit", "cppn+ff", "hashgrid"]
 ABOUT = {
@@ -91,8 +93,4 @@ def write_report(log: Path, doc: Path, notes: str = "") -> None:
     seen = log.with_name("fields_notes.md")  # what we saw, written by hand after looking
     if seen.is_file():
         parts += [seen.read_text().strip(), ""]
-    section = "\n".join(parts)
-    text = doc.read_text()
-    pattern = re.compile(r"^" + re.escape(HEADING) + r"\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    doc.write_text(text)
+    replace_section(doc, HEADING, "\n".join(parts))
