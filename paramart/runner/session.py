@@ -56,8 +56,8 @@ class StageHooks:
     """What happens after each step and each logged step of one stage."""
 
     def __init__(self, state: RunState, observers: Sequence[Observer], param: Parameterization,
-                 color: ColorPreservation, stage: Stage):
-        self.state, self.observers, self.param, self.color, self.stage = state, observers, param, color, stage
+                 stage: Stage):
+        self.state, self.observers, self.param, self.stage = state, observers, param, stage
 
     def frame(self, step: int, final: bool = False) -> torch.Tensor:
         """Render the canvas, colour-finished, (1, 3, H, W) in [0, 1] on the CPU; give it to every
@@ -123,7 +123,7 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(evaluation.names))
         for o in observers:
             o.on_stage(info)
-        hooks = StageHooks(state, observers, param, color, stage)
+        hooks = StageHooks(state, observers, param, stage)
         hooks.frame(done)
         with state.guard():
             part = optimize(param, evaluation, optimizer, steps, start_step=done, log_every=cfg.log_every,
