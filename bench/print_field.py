@@ -20,7 +20,8 @@ and judges every image with the independent judge (:class:`paramart.model.judge.
 * the floor: the same close view of 16 random 256 px crops of the painting itself.
 
     python bench/print_field.py run --prints 4096 8192 --out bench/results/print_field
-    python bench/print_field.py judge --out bench/results/print_field --write-docs
+    python bench/print_field.py judge --out bench/results/print_field
+    python bench/print_field.py gallery --prints 8192 --out bench/results/print_field   # gallery/field_print_*
 
 Timing on a shared machine: compare rows of one invocation, and name the CPU.
 """
@@ -186,9 +187,27 @@ def judge_all(a) -> None:
     print(json.dumps(rows, indent=1))
 
 
+def gallery(a) -> None:
+    """The gallery's print: the whole at screen size, three full-resolution crops, a zoom GIF."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+    run = Path(a.out) / f"field_print@{a.prints[-1]}"
+    dest, name = Path(a.gallery), a.gallery_name
+    image = Image.open(run / "print.png").convert("RGB")
+    w, h = image.size
+    image.resize((1280, round(1280 * h / w)), Image.LANCZOS).save(dest / f"{name}_preview.jpg", quality=90)
+    for fx, fy in ((0.35, 0.4), (0.6, 0.55), (0.15, 0.8)):  # an eye, the nose, the fur (the cat photo)
+        x, y = round(fx * w) - 256, round(fy * h) - 256
+        image.crop((x, y, x + 512, y + 512)).save(dest / f"{name}_crop512_at_{x + 256}_{y + 256}.png")
+    subprocess.run([exe("paramart-render"), f"run={run}", "width=480", f"zoom.to={a.zoom_to}", "zoom.frames=48",
+                    "zoom.fps=12", "zoom.center=[0.35,0.4]", f"out={dest / f'{name}_zoom.gif'}", "overwrite=true"],
+                   check=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["run", "judge"])
+    ap.add_argument("what", choices=["run", "judge", "gallery"])
     ap.add_argument("--content", default=CONTENT, help="photo, or none for a texture")
     ap.add_argument("--style", default=STYLE)
     ap.add_argument("--size", type=int, default=384, help="canvas long side, px")
@@ -202,12 +221,17 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], help="names of runs already made (e.g. zoom pixel)")
     ap.add_argument("--extra", nargs="*", default=[], help="more overrides for the field_print runs")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--gallery", default=str(REPO / "gallery"), help="gallery: where the files go")
+    ap.add_argument("--gallery-name", default="field_print_starry_night_cat")
+    ap.add_argument("--zoom-to", type=float, default=16)
     a = ap.parse_args()
     if a.what == "run":
         shutil.which("/usr/bin/time") or sys.exit("needs /usr/bin/time (GNU time)")
         run_all(a)
-    else:
+    elif a.what == "judge":
         judge_all(a)
+    else:
+        gallery(a)
 
 
 if __name__ == "__main__":
