@@ -125,7 +125,7 @@ class Judge:
         import torch
 
         from paramart.io.images import load_image, to_tensor
-        from paramart.model.judge import GatysScore
+        from paramart.model.judge import GatysScore, sorted_projections
         from paramart.model.vgg import VGG19
 
         self.torch, self.to_tensor = torch, to_tensor
@@ -137,12 +137,13 @@ class Judge:
         w, h = painting.size
         self.painting = to_tensor(painting, (round(h * style_size / max(w, h)), round(w * style_size / max(w, h))))
         with torch.no_grad():
-            self.painting_feats = self.vgg(self.painting, LAYERS)
+            feats = self.vgg(self.painting, LAYERS)
+        self.painting_sorted = {k: sorted_projections(v) for k, v in feats.items()}  # once, not per crop
 
-    def crops(self, image, seed: int = 0):
+    def crops(self, image, seed: int = 0, count: int = CROPS):
         gen = self.torch.Generator().manual_seed(seed)
         _, _, h, w = image.shape
-        for _ in range(CROPS):
+        for _ in range(count):
             top = int(self.torch.randint(0, h - CROP + 1, (1,), generator=gen))
             left = int(self.torch.randint(0, w - CROP + 1, (1,), generator=gen))
             yield image[..., top:top + CROP, left:left + CROP]
@@ -155,7 +156,7 @@ class Judge:
             grams.append(self.near(crop)["style"])
             with self.torch.no_grad():
                 feats = self.vgg(crop, LAYERS)
-            sws.append(sum(sliced_wasserstein(feats[k], self.painting_feats[k]) for k in LAYERS))
+            sws.append(sum(sliced_wasserstein(feats[k], self.painting_sorted[k]) for k in LAYERS))
         return {"close_gram": statistics.median(grams), "close_sw": statistics.median(sws)}
 
     def far_view(self, image, canvas_size) -> dict:
@@ -183,8 +184,20 @@ def judge_all(a) -> None:
         image = judge.to_tensor(load_image(r["image"]))
         rows[name] = {**r, **judge.far_view(image, canvas_size), **judge.close(image)}
         print(name, {k: v for k, v in rows[name].items() if k.startswith(("far", "close"))}, flush=True)
+    if a.pixel_crops:
+        # an earlier pixel print kept only as a preview and full-resolution crops (gallery/print_4096_*):
+        # the far view from the preview, the close view from 256 px crops of its crops
+        crops = [judge.to_tensor(load_image(c)) for c in a.pixel_crops]
+        per = [judge.close(c) for c in crops]
+        preview = judge.to_tensor(load_image(a.pixel_preview)) if a.pixel_preview else None
+        rows["pixel_print@4096 (gallery)"] = {
+            "image": a.pixel_crops, "wall_s": a.pixel_wall, "peak_rss_mb": a.pixel_rss,
+            **(judge.far_view(preview, canvas_size) if preview is not None else {}),
+            "close_gram": statistics.median(p["close_gram"] for p in per),
+            "close_sw": statistics.median(p["close_sw"] for p in per)}
+        print(rows["pixel_print@4096 (gallery)"], flush=True)
     (out / "judged.json").write_text(json.dumps(rows, indent=1))
-    print(json.dumps(rows, indent=1))
+    print(table(rows))
 
 
 def gallery(a) -> None:
@@ -205,9 +218,33 @@ def gallery(a) -> None:
                    check=True)
 
 
+def table(judged: dict) -> str:
+    """judged.json as a markdown table: time, memory, far view, close view and its ratio to the floor."""
+    floor = judged["painting (floor)"]
+    canvas = judged.get("canvas (final.png)", {})
+
+    def num(v, digits=3):
+        return "" if v is None else f"{v:.{digits}g}"
+
+    lines = ["| image | wall s | peak RSS MB | far content (x canvas) | far style (x canvas) | close Gram "
+             "(x floor) | close SW (x floor) |", "|---|---|---|---|---|---|---|"]
+    for name, r in judged.items():
+        far_c, far_s = r.get("far_content"), r.get("far_style")
+        cells = [
+            num(r.get("wall_s"), 4), num(r.get("peak_rss_mb"), 4),
+            "" if far_c is None else f"{num(far_c)} ({far_c / canvas['far_content']:.2f}x)" if canvas.get(
+                "far_content") else num(far_c),
+            "" if far_s is None else f"{num(far_s)} ({far_s / canvas['far_style']:.2f}x)",
+            "" if "close_gram" not in r else f"{num(r['close_gram'])} ({r['close_gram'] / floor['close_gram']:.2f}x)",
+            "" if "close_sw" not in r else f"{num(r['close_sw'])} ({r['close_sw'] / floor['close_sw']:.2f}x)",
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["run", "judge", "gallery"])
+    ap.add_argument("what", choices=["run", "judge", "gallery", "table"])
     ap.add_argument("--content", default=CONTENT, help="photo, or none for a texture")
     ap.add_argument("--style", default=STYLE)
     ap.add_argument("--size", type=int, default=384, help="canvas long side, px")
@@ -220,6 +257,11 @@ def main() -> None:
     ap.add_argument("--style-size", type=int, default=0, help="print.style_size; 0: the style file's own")
     ap.add_argument("--skip", nargs="*", default=[], help="names of runs already made (e.g. zoom pixel)")
     ap.add_argument("--extra", nargs="*", default=[], help="more overrides for the field_print runs")
+    ap.add_argument("--pixel-crops", nargs="*", default=[], help="judge: full-resolution crops of an earlier "
+                    "pixel print (gallery/print_4096_*_crop_*.png)")
+    ap.add_argument("--pixel-preview", default="", help="judge: that print's preview, for the far view")
+    ap.add_argument("--pixel-wall", type=float, default=None, help="judge: that print's wall seconds")
+    ap.add_argument("--pixel-rss", type=float, default=None, help="judge: that print's peak RSS, MB")
     ap.add_argument("--out", required=True)
     ap.add_argument("--gallery", default=str(REPO / "gallery"), help="gallery: where the files go")
     ap.add_argument("--gallery-name", default="field_print_starry_night_cat")
@@ -230,6 +272,8 @@ def main() -> None:
         run_all(a)
     elif a.what == "judge":
         judge_all(a)
+    elif a.what == "table":
+        print(table(json.loads((Path(a.out) / "judged.json").read_text())))
     else:
         gallery(a)
 
