@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -35,33 +36,46 @@ RESULTS = REPO / "bench" / "results" / "cppn_family.jsonl"
 RUNS = REPO / "outputs" / "bench_cppn_family"  # run folders (scratch, not committed)
 CONTENT = SHARED / "chelsea_cat.png"
 STYLES = {"transfer": SHARED / "starry_night.jpg", "texture": SHARED / "starry_night.jpg"}
-#: name -> (param group, Adam learning rate after a pre-fit (transfer), from grey (texture), what it is).
-#: After a pre-fit the rate is lower: Adam's first steps move every weight by about the rate, and
-#: 259 coherent inputs to the first layer (128 Fourier features) then wipe out the fitted photo.
+#: name -> (param group, extra overrides, Adam learning rate with a photo (transfer), from grey or
+#: noise (texture), pre-fit with a photo?, what it is). After a pre-fit the rate is lower: Adam's first
+#: steps move every weight by about the rate, and 259 coherent inputs to the first layer (128 Fourier
+#: features) then wipe out the fitted photo. The new Fourier-CPPN needs no pre-fit: the photo is its
+#: global spectrum, exactly, and its network starts at zero.
 VARIANTS = {
-    "pixel": ("pixel", 0.03, 0.03, "raw pixels (the reference)"),
-    "cppn": ("cppn", 0.002, 0.01, "`param=cppn`, the new default: 128 Fourier features, sigma 10, pre-fit"),
-    "cppn_faithful": ("cppn_faithful", 0.01, 0.01, "`param=cppn_faithful`: the Distill CPPN as published (starts "
-                                                   "grey)"),
-    "fourier_cppn": ("fourier_cppn", 0.001, 0.005, "`param=fourier_cppn`, the new default: 128 Fourier features, "
-                                                   "colour DC, 1/f-scaled local coefficients, pre-fit"),
-    "fourier_cppn_faithful": ("fourier_cppn_faithful", 0.005, 0.005,
-                              "`param=fourier_cppn_faithful`: Tesfaldet et al.'s F-CPPN as published (starts grey)"),
+    "pixel": ("pixel", (), 0.03, 0.03, False, "raw pixels (the reference)"),
+    "fft": ("fft", (), 0.05, 0.05, False, "`param=fft`: the global spectrum alone (1/f, decorrelated colour)"),
+    "cppn": ("cppn", (), 0.002, 0.01, True, "`param=cppn`: 128 Fourier features, sigma 10, pre-fit"),
+    "fourier_cppn": ("fourier_cppn", (), 0.005, 0.005, False,
+                     "`param=fourier_cppn`, the new default: the local IDFT (K=10, colour DC, local 1/f, "
+                     "network on a 4 px lattice) added to a global spectrum that starts as the photo"),
+    "fourier_cppn detail=0.3": ("fourier_cppn", ("param.detail=0.3",), 0.005, 0.005, False,
+                                "the same, the local non-DC coefficients scaled 0.3"),
+    "fourier_cppn spectral_decay=2": ("fourier_cppn", ("param.spectral_decay=2",), 0.005, 0.005, False,
+                                      "the same, local frequency f scaled 1/f^2"),
+    "fourier_cppn fourier_features=128": ("fourier_cppn", ("param.fourier_features=128",), 0.005, 0.005, False,
+                                          "the same with 128 Fourier features of (x, y)"),
+    "fourier_cppn_prefit": ("fourier_cppn", ("param.base=false", "param.fourier_features=128", "param.lattice=1",
+                                             "param.decorrelate=false"), 0.001, 0.005, True,
+                            "the previous default: no global spectrum, 128 Fourier features, pixel-space "
+                            "pre-fit"),
+    "fourier_cppn_faithful": ("fourier_cppn_faithful", (), 0.005, 0.005, False,
+                              "`param=fourier_cppn_faithful`: Tesfaldet et al.'s F-CPPN as published (starts "
+                              "grey)"),
 }
 PREFIT_SHARE = 0.5
 HEADING = "## The CPPN family at its defaults (issue 23)"
 
 
 def one_run(objective: str, variant: str, size: int, seconds: float, extra=()) -> dict:
-    group, lr_transfer, lr_texture, _ = VARIANTS[variant]
+    group, keys, lr_transfer, lr_texture, prefit, _ = VARIANTS[variant]
     lr = lr_transfer if objective == "transfer" else lr_texture
-    prefit = objective == "transfer" and group in ("cppn", "fourier_cppn")
-    pre = PREFIT_SHARE * seconds if prefit else 0.0
+    pre = PREFIT_SHARE * seconds if prefit and objective == "transfer" else 0.0
     name = f"{objective}_{variant}_{size}px_{seconds:g}s"
-    out = RUNS / name
-    overrides = [f"optim.lr={lr}", f"max_seconds={seconds - pre:g}", "timelapse.frames=24", "log_every=10",
+    out = RUNS / re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+    overrides = [*keys, "overwrite=true", f"optim.lr={lr}", f"max_seconds={seconds - pre:g}", "timelapse.frames=24",
+                 "log_every=10",
                  *(["objective=texture"] if objective == "texture" else []),
-                 *([f"param.prefit.seconds={pre:g}", "param.prefit.steps=100000"] if prefit else []), *extra]
+                 *([f"param.prefit.seconds={pre:g}", "param.prefit.steps=100000"] if pre else []), *extra]
     load = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     paramart.stylize(content=str(CONTENT), style=str(STYLES[objective]), param=group, optim="adam", size=size,
@@ -89,7 +103,7 @@ def _table(rows: list[dict], objective: str) -> list[str]:
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for name in [v for v in VARIANTS if v in mine]:
         r = mine[name]
-        cells = [f"`{name}`", VARIANTS[name][3], str(r["steps"]), f"{r['cpu']:.0f}", f"{r['load'][0]:.1f}",
+        cells = [f"`{name}`", VARIANTS[name][-1], str(r["steps"]), f"{r['cpu']:.0f}", f"{r['load'][0]:.1f}",
                  f"{r['style']:.3g}", f"**{r['style'] / ref['style']:.2f}**"]
         if transfer:
             cells += [f"{r['content']:.3g}", f"**{r['content'] / ref['content']:.2f}**"]
@@ -126,6 +140,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=150.0)
     ap.add_argument("--objectives", default="transfer,texture")
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--texture-variants", default=None, help="for the texture (default: --variants)")
     ap.add_argument("--report", action="store_true", help="only write docs/benchmarks.md from the results")
     args = ap.parse_args()
     if not args.report:
@@ -134,7 +149,8 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         judges: dict = {}
         for objective in args.objectives.split(","):
-            for variant in args.variants.split(","):
+            names = args.texture_variants if objective == "texture" and args.texture_variants else args.variants
+            for variant in names.split(","):
                 row = judge(one_run(objective, variant, args.size, args.seconds), judges)
                 print(json.dumps(row), flush=True)
                 with RESULTS.open("a") as f:
