@@ -120,7 +120,10 @@ register("fourier_cppn", FourierCPPNConfig)
 
 
 class FourierCPPN(CPPN):
-    """A CPPN whose outputs are local Fourier coefficients, turned into colour by an IDFT."""
+    """A CPPN whose outputs are local Fourier coefficients, turned into colour by an IDFT, optionally
+    added to a learned global spectrum (``base``). ``size`` (height, width) is the training canvas,
+    ``init_image`` the photo (1, 3, H, W) in [0, 1] or None; renders are (1, 3, H, W) in [0, 1]
+    at any size, and any region of one alone (:meth:`region`)."""
 
     limits = {**CPPN.limits, "fourier_size": 64, "base_decay": 16, "base_gain": 1e6, "lattice": 1024}
 
@@ -138,8 +141,10 @@ class FourierCPPN(CPPN):
                                 "the canvas); use param=cppn or param=hashgrid")
         if lattice < 1:
             raise ParamartError(f"param.lattice={lattice} must be at least 1 (training pixels)")
-        if base and not (base_decay >= 0 and base_gain > 0):
-            raise ParamartError(f"param.base_decay={base_decay} must be >= 0 and param.base_gain={base_gain} > 0")
+        if base and not base_decay >= 0:
+            raise ParamartError(f"param.base_decay={base_decay} must be >= 0")
+        if base and not base_gain > 0:
+            raise ParamartError(f"param.base_gain={base_gain} must be > 0")
         self.outputs_per_pixel = 3 * 2 * fourier_size**2  # real and imaginary parts
         super().__init__(size, init_image, **cppn)
         self.base = None
