@@ -15,9 +15,9 @@ budget (``PREFIT_SHARE``) on it (``param.prefit.seconds``) and the rest on the s
 (``max_seconds``). ``final.png`` is scored by the independent
 :class:`paramart.model.judge.GatysScore` (Caffe VGG-19; lower is better), never by the run's loss.
 
-    python bench/cppn_family.py --seconds 100          # rows -> bench/results/cppn_family.jsonl
+    python bench/cppn_family.py --seconds 60           # rows -> bench/results/cppn_family.jsonl
     python bench/cppn_family.py --report               # the section -> docs/benchmarks.md
-    python bench/cppn_family.py --report --size 256 --seconds 100 --sheet docs/cppn_family_256.png
+    python bench/cppn_family.py --report --size 256 --seconds 60 --sheet docs/cppn_family_256.png
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ VARIANTS = {
     "fft": ("fft", (), 0.05, 0.05, False, "`param=fft`: the global spectrum alone (1/f, decorrelated colour)"),
     "cppn": ("cppn", (), 0.002, 0.01, True, "`param=cppn`: 128 Fourier features, sigma 10, pre-fit"),
     "fourier_cppn": ("fourier_cppn", (), 0.005, 0.005, False,
-                     "`param=fourier_cppn`, the new default: the local IDFT (K=10, colour DC, local 1/f, "
-                     "network on a 4 px lattice) added to a global spectrum that starts as the photo"),
-    "fourier_cppn detail=0.3": ("fourier_cppn", ("param.detail=0.3",), 0.005, 0.005, False,
-                                "the same, the local non-DC coefficients scaled 0.3"),
+                     "`param=fourier_cppn`, the new default: the local IDFT (K=10, colour DC, local 1/f, detail "
+                     "0.3, network on a 4 px lattice) added to a global spectrum that starts as the photo"),
+    "fourier_cppn detail=1": ("fourier_cppn", ("param.detail=1.0",), 0.005, 0.005, False,
+                              "the same, the local non-DC coefficients unscaled"),
     "fourier_cppn spectral_decay=2": ("fourier_cppn", ("param.spectral_decay=2",), 0.005, 0.005, False,
                                       "the same, local frequency f scaled 1/f^2"),
     "fourier_cppn fourier_features=128": ("fourier_cppn", ("param.fourier_features=128",), 0.005, 0.005, False,
@@ -140,8 +140,8 @@ def write_report(log: Path, doc: Path) -> None:
     about = (__doc__ or "").split("\n\n")[1].strip().replace("``", "`")
     about = about.replace(":class:`paramart.model.judge.GatysScore`", "`paramart.model.judge.GatysScore`")
     parts = [HEADING, "", about, "",
-             "Reproduce: `nice -n 10 python bench/cppn_family.py --size 256 --seconds 100 --variants "
-             "'pixel,fft,cppn,fourier_cppn,fourier_cppn detail=0.3,fourier_cppn spectral_decay=2,"
+             "Reproduce: `nice -n 10 python bench/cppn_family.py --size 256 --seconds 60 --variants "
+             "'pixel,fft,cppn,fourier_cppn,fourier_cppn detail=1,"
              "fourier_cppn_prefit,fourier_cppn_faithful' --texture-variants 'pixel,fft,cppn,"
 "fourier_cppn,fourier_cppn_faithful'` (raw rows: "
              "`bench/results/cppn_family.jsonl`; run folders in `outputs/bench_cppn_family/`; the rows before "
@@ -174,6 +174,7 @@ def contact_sheet(log: Path, path: Path, size: int, seconds: float) -> None:
     for objective in ("transfer", "texture"):
         mine = {r["variant"]: r for r in rows if r["objective"] == objective}
         lines.append([mine[v] for v in VARIANTS if v in mine and Path(mine[v]["png"]).is_file()])
+    lines = [line for line in lines if line]
     cols, caption = max(len(line) for line in lines), 30
     sheet = Image.new("RGB", (cols * (size + 4), len(lines) * (size + caption + 4)), "white")
     draw = ImageDraw.Draw(sheet)
