@@ -18,9 +18,10 @@ common=(size=$SIZE steps=$STEPS progress=false seed=0 content=$IMG/chelsea_cat.p
 paintings=$IMG/starry_night.jpg,$IMG/great_wave_off_kanagawa.jpg,$IMG/the_scream.jpg
 
 # 1. every parameterization on three paintings (Adam; each its own learning rate)
-# (the CPPN with 128 Fourier features and the photo pre-fit, the default since issue 23; the
-#  committed Fourier-CPPN rows are the faithful one's meshes, not yet rebuilt with param=fourier_cppn)
-for p in "a pixel 0.1" "b fft 0.05" "c cppn 0.01 param.fourier_features=128" "d fourier_cppn_faithful 0.005" \
+# (the CPPN with 128 Fourier features and the photo pre-fit, and the Fourier-CPPN over a global
+#  spectrum that starts as the photo: the defaults since issue 23; the committed pieces 009-011
+#  are still the faithful Fourier-CPPN's meshes, not yet rebuilt with it)
+for p in "a pixel 0.1" "b fft 0.05" "c cppn 0.01 param.fourier_features=128" "d fourier_cppn 0.005" \
          "e hashgrid 0.01"; do
   set -- $p
   paramart -m "${common[@]}" param=$2 optim=adam optim.lr=$3 style=$paintings "${@:4}" \
@@ -45,4 +46,4 @@ paramart param=hashgrid objective=texture optim=adam optim.lr=0.01 size=128 step
 paramart-render run=$RUNS/4-hashgrid-zoom width=3840 height=2160 out=$RUNS/4-hashgrid-zoom/render_3840x2160.png
 
 paramart-gallery runs=$RUNS out=gallery title="paramart gallery" \
-  "intro='Style transfer, texture synthesis and feature visualisation through five image parameterizations (pixels, Fourier, CPPN with Fourier features, the faithful Fourier-CPPN, hash grids). Inputs: public-domain paintings and CC0 photos.'"
+  "intro='Style transfer, texture synthesis and feature visualisation through five image parameterizations (pixels, Fourier, CPPN with Fourier features, Fourier-CPPN, hash grids). Inputs: public-domain paintings and CC0 photos.'"

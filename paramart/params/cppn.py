@@ -132,11 +132,16 @@ class CPPN(CoordinateParameterization):
         the plain CPPN's output layer."""
         return self.out(hidden)
 
-    def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
-        """(len(y) * len(x), 3) RGB logits at the grid ``y`` x ``x``: the encoded coordinates through the
-        hidden layers, then :meth:`head` (the output layer). ``step`` (canvas units per pixel) is unused."""
+    def body(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(len(y) * len(x), last hidden width) activations at the grid ``y`` x ``x`` (canvas units):
+        the encoded coordinates through the hidden layers."""
         act, _ = ACTIVATIONS[self.activation]
         a = self.features(y, x)
         for layer in self.hidden:
             a = act(layer(a))
-        return self.head(a, y, x)
+        return a
+
+    def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
+        """(len(y) * len(x), 3) RGB logits at the grid ``y`` x ``x``: :meth:`body`, then :meth:`head`
+        (the output layer). ``step`` (canvas units per pixel) is unused."""
+        return self.head(self.body(y, x), y, x)

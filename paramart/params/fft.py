@@ -63,6 +63,17 @@ def resample_spectrum(spec: torch.Tensor, old: tuple[int, int], new: tuple[int, 
     return out * ((h1 * w1) / (h0 * w0)) ** 0.5
 
 
+@torch.no_grad()
+def spectrum_of(image: torch.Tensor, color: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """(3, H, W // 2 + 1, 2) real and imaginary parts of the unscaled spectrum that renders ``image``
+    (1, 3, H, W) in [0, 1] through ``color`` (3, 3) and ``scale`` (H, W // 2 + 1): sigmoid -> logit
+    (clamped to half an 8-bit level from 0 and 1), colour matrix -> its inverse, rfft2 / scale."""
+    logits = torch.logit(image[0].float().cpu().clamp(EDGE, 1 - EDGE))
+    decorrelated = torch.einsum("ij,jhw->ihw", torch.linalg.inv(color.cpu()), logits)
+    spec = torch.fft.rfft2(decorrelated * SPECTRUM_GAIN, norm="ortho") / scale.cpu()
+    return torch.view_as_real(spec).contiguous()
+
+
 @dataclass
 class FFTConfig(ParamConfig):
     """Schema of ``conf/param/fft.yaml`` (:class:`FFT`)."""
@@ -109,10 +120,7 @@ class FFT(Parameterization):
     @torch.no_grad()
     def spectrum_of(self, image: torch.Tensor) -> torch.Tensor:
         """The parameters that render ``image`` (1, 3, H, W) at the training size: the inverse mapping."""
-        logits = torch.logit(image[0].clamp(EDGE, 1 - EDGE))
-        decorrelated = torch.einsum("ij,jhw->ihw", torch.linalg.inv(self.color.cpu()), logits)
-        spec = torch.fft.rfft2(decorrelated * SPECTRUM_GAIN, norm="ortho") / self.scale.cpu()
-        return torch.view_as_real(spec).contiguous()
+        return spectrum_of(image, self.color, self.scale)
 
     def forward(self, size=None):
         """(1, 3, H, W) in [0, 1] at ``size`` (the training size when None): the scaled spectrum,

@@ -1,5 +1,6 @@
 """The CPPN family (issue 23): the defaults are the variants that make art, the papers' own
-are one config away, and the Fourier-CPPN's folded inverse DFT is the paper's eq. 3."""
+are one config away, the Fourier-CPPN's folded inverse DFT is the paper's eq. 3, and its
+global spectrum starts as the photo and renders any region at any size."""
 
 import math
 
@@ -9,7 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from paramart.api import compose
-from paramart.params.base import check_param_config
+from paramart.params.base import build_param, check_param_config
 from paramart.params.coordinates import COORD_RANGE, pixel_coords
 from paramart.params.cppn import ACTIVATIONS
 from paramart.params.fourier_cppn import FourierCPPN
@@ -20,12 +21,13 @@ from tests.conftest import paramart_cli, sample_tensor
 def test_the_defaults_are_the_art_variants_and_the_faithful_ones_are_one_config_away():
     cppn, fcppn = compose(["param=cppn"]).param, compose(["param=fourier_cppn"]).param
     assert cppn.fourier_features == 128 and cppn.init == "auto"
-    assert fcppn.fourier_features == 128 and fcppn.colour_dc and fcppn.spectral_decay > 0 and fcppn.init == "auto"
+    assert fcppn.base and fcppn.colour_dc and fcppn.spectral_decay > 0 and fcppn.init == "auto" and fcppn.decorrelate
     faithful, ffaithful = compose(["param=cppn_faithful"]).param, compose(["param=fourier_cppn_faithful"]).param
     assert faithful._target_ == cppn._target_ and ffaithful._target_ == fcppn._target_
     assert faithful.fourier_features == 0 and faithful.init == "none"
     assert ffaithful.fourier_features == 0 and ffaithful.init == "none"
     assert ffaithful.spectral_decay == 0.0 and ffaithful.detail == 1.0 and not ffaithful.colour_dc
+    assert not ffaithful.base and not ffaithful.decorrelate
     assert ffaithful.fourier_size == 10  # the paper's K
 
 
@@ -68,10 +70,10 @@ def test_the_local_coefficients_scales_and_old_checkpoints_keep_the_papers():
     assert FourierCPPN((16, 16), fourier_size=k, colour_dc=True).scale[0, 0] == 1.0  # the colour logit itself
     # a checkpoint saved before the keys existed has none of them: it renders as it did
     saved = OmegaConf.to_container(compose(["param=fourier_cppn_faithful"]).param)
-    for key in ("spectral_decay", "detail", "colour_dc"):
+    for key in ("spectral_decay", "detail", "colour_dc", "base", "base_decay", "base_gain"):
         del saved[key]
     kwargs = check_param_config(saved)[1]
-    assert (kwargs["spectral_decay"], kwargs["detail"], kwargs["colour_dc"]) == (0.0, 1.0, False)
+    assert (kwargs["spectral_decay"], kwargs["detail"], kwargs["colour_dc"], kwargs["base"]) == (0.0, 1.0, False, False)
     built = instantiate(compose(["param=fourier_cppn_faithful"]).param, size=(16, 16), init_image=None)
     assert torch.allclose(built.scale, torch.full((k, k), 1 / k))
 
@@ -86,17 +88,41 @@ def test_the_faithful_variants_run_through_the_cli(name, tmp_path):
     assert (tmp_path / "final.png").is_file()
 
 
-def test_the_art_fourier_cppn_starts_from_the_photo(tmp_path):
-    """steps=0: the default Fourier-CPPN's saved image is its pre-fit to the photo (the faithful
-    one starts grey and had no cat)."""
-    r = paramart_cli("param=fourier_cppn", "size=32", "steps=0", "param.prefit.steps=60", "param.prefit.lr=0.02",
+def test_the_art_fourier_cppn_starts_as_the_photo_and_its_network_learns(tmp_path):
+    """The default Fourier-CPPN holds the photo in its global spectrum (exactly, no pre-fit) and
+    its network starts at zero: after two Adam steps the image is still the photo, moved a
+    little, and both the spectrum and the network's output layer have learned."""
+    photo = sample_tensor("chelsea", 40)
+    start = build_param(compose(["param=fourier_cppn"]).param, tuple(photo.shape[-2:]), photo)
+    assert start.prefit is None and (start.render() - photo).abs().max() < 2.5 / 255  # the inverse mapping
+    r = paramart_cli("param=fourier_cppn", "size=40", "steps=2", "optim=adam", "optim.lr=0.005",
                      "timelapse.enabled=false", "progress=false", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     from paramart.io.images import load_image, to_tensor
 
     final = to_tensor(load_image(str(tmp_path / "final.png")))
-    photo = sample_tensor("chelsea", 32)
-    assert torch.nn.functional.mse_loss(final, photo).item() < 0.01
+    assert 0 < torch.nn.functional.mse_loss(final, photo).item() < 0.005
+    state = load_checkpoint(tmp_path)["state"]
+    assert state["out.weight"].abs().max() > 0  # the network left zero
+    assert not torch.equal(state["base.spectrum"], start.base.spectrum.detach())
+
+
+def test_the_global_spectrum_renders_regions_at_any_size_and_survives_a_rescale():
+    """The series between the training pixels is the canvas's band-limited interpolation: a 3x
+    render passes through the canvas, a region of it is exactly that crop, and a multi-scale
+    rescale keeps the image (the canvas is the photo, with the network's zero output)."""
+    photo = sample_tensor("chelsea", 36)
+    size = tuple(photo.shape[-2:])
+    param = build_param(compose(["param=fourier_cppn"]).param, size, photo)
+    canvas, large = param.render(), param.render((3 * size[0], 3 * size[1]))
+    assert torch.allclose(large[..., 1::3, 1::3], canvas, atol=1e-4)
+    assert torch.allclose(param.render_region(large.shape[-2:], 20, 31, 17, 23), large[..., 20:37, 31:54], atol=1e-5)
+    small = torch.nn.functional.avg_pool2d(large, 3)
+    assert (small - photo).abs().mean() < 0.03  # the interpolation is smooth, not ringing
+    twice = param.render((2 * size[0], 2 * size[1]))
+    param.rescale((2 * size[0], 2 * size[1]))
+    # the same pixel centres, but for the Nyquist row and column a change of size drops (fft's rule)
+    assert param.render().shape == twice.shape and (param.render() - twice).abs().mean() < 0.01
 
 
 def test_a_negative_spectral_decay_is_refused_before_the_model_loads(tmp_path):
