@@ -165,10 +165,20 @@ class VideoTemporalConfig:
 
 
 @dataclass
+class VideoFieldConfig:
+    """``video.method=field`` (paramart/video/field.py): how the (x, y, t) field is trained."""
+
+    #: consecutive frames of one shot scored per step (the temporal term joins each pair)
+    batch: int = MISSING
+    #: cells along a shot's time at the finest level (at most its frame intervals); the coarsest has 1
+    time_cells: int = MISSING
+
+
+@dataclass
 class VideoConfig:
     """A clip as content= (paramart/video): which frames, how each is made, what is written."""
 
-    #: frames (frame by frame with optical flow, Ruder et al. 2016) | field (not built yet)
+    #: frames (frame by frame with optical flow, Ruder et al. 2016) | field (one (x, y, t) hash grid for the clip)
     method: str = MISSING
     #: seconds into the clip of the first frame
     start: float = MISSING
@@ -193,6 +203,11 @@ class VideoConfig:
     side_by_side: bool = MISSING
     #: write final.mp4 (H.264; needs the video extra's imageio-ffmpeg); null = when installed
     mp4: bool | None = MISSING
+    #: video.method=field: frames per second of the output (slow motion above video.fps); null = the input's rate
+    render_fps: float | None = MISSING
+    #: video.method=field: longest side of the output frames, px; null = size
+    render_size: int | None = MISSING
+    field: VideoFieldConfig = MISSING
 
 
 @dataclass

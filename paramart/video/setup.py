@@ -16,6 +16,7 @@ from paramart.geometry import canvas_size
 from paramart.io.video import read_clip
 from paramart.objectives.objective import term_configs
 from paramart.video import output
+from paramart.video.field_files import check_field
 from paramart.video.flow import PRESETS
 
 METHODS = ("frames", "field")
@@ -46,9 +47,7 @@ def check_settings(cfg: DictConfig) -> int:
     v = cfg.video
     if v.method not in METHODS:
         raise ParamartError(f"video.method={v.method} is not one of {', '.join(METHODS)}")
-    if v.method == "field":
-        raise ParamartError("video.method=field (one spatio-temporal field for the whole clip) is not built yet; "
-                            "use video.method=frames")
+    check_field(cfg)
     _number("video.start", v.start, 0)
     if v.frames is not None:
         _number("video.frames", v.frames, 1, whole=True)
@@ -63,9 +62,11 @@ def check_settings(cfg: DictConfig) -> int:
     if v.frames is not None and v.frames > v.max_frames:
         raise ParamartError(f"video.frames={v.frames} is over video.max_frames={v.max_frames}; raise video.max_frames=")
     later = cfg.steps // 2 if v.later_steps is None else v.later_steps
-    _number("video.later_steps", later, 1, whole=True)
-    if cfg.max_seconds is not None:
-        raise ParamartError("max_seconds= is a still's time budget; for a clip set steps= and video.later_steps=")
+    if v.method == "frames" or v.later_steps is not None:  # a field has no later frames
+        _number("video.later_steps", later, 1, whole=True)
+    if cfg.max_seconds is not None and v.method != "field":
+        raise ParamartError("max_seconds= is a still's (or video.method=field's) time budget; for frames set "
+                            "steps= and video.later_steps=")
     return int(later)
 
 
