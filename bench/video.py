@@ -25,7 +25,7 @@ same invocation, or ``--field-seconds``: equal total time).
         --out bench/results/video_128_equal.json
     python bench/video.py --report bench/results/video_128.json bench/results/video_128_equal.json  # the table
     python bench/video.py --size 128 --start 4.2 --frames 16 --steps 40 --variants temporal field independent \
-        --tag _f --extra video.side_by_side=true --out bench/results/video_128_field.json  # the field at the temporal run's total time
+        --tag _f --extra video.side_by_side=true --out bench/results/video_128_field.json
 """
 
 from __future__ import annotations
