@@ -40,6 +40,7 @@ from paramart.objectives.objective import Objective, term_configs
 from paramart.objectives.term import TERMS, Inputs
 from paramart.objectives.transforms import RandomWarp
 from paramart.params.video_field import VideoField
+from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
 from paramart.runner.signals import stop_requested
@@ -65,8 +66,9 @@ def warp_tensor(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 class FieldRunner:
     """Trains one field on the clip of ``video`` and renders it (see the module docstring)."""
 
-    def __init__(self, video: VideoPlan, first: Plan, vgg: VGG19, out: Path | None):
+    def __init__(self, video: VideoPlan, first: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Observer] = ()):
         self.video, self.first, self.vgg, self.out, self.cfg = video, first, vgg, out, video.cfg
+        self.observers = observers  # a preview: the frame just scored, and the losses
         self.device = first.device
         self.say = (lambda text: print(text, file=sys.stderr)) if self.cfg.progress else (lambda text: None)
         self.log = output.FrameLog(out, ())
@@ -147,6 +149,8 @@ class FieldRunner:
         deadline = None if cfg.max_seconds is None else t0 + float(cfg.max_seconds)
         lengths = [n for _, n in self.shots]
         bar = tqdm(total=int(cfg.steps), desc="field", unit="step", disable=not cfg.progress, file=sys.stderr)
+        for o in self.observers:
+            o.on_stage(StageInfo(0, 1, self.video.canvas, 0, int(cfg.steps), ("total", *self.video.terms)))
         for step in range(int(cfg.steps)):
             name = stop_requested()
             if name or (deadline is not None and time.perf_counter() >= deadline):
@@ -176,12 +180,24 @@ class FieldRunner:
             optimizer.step()
             self.steps_done = step + 1
             bar.update(1)
+            seconds = time.perf_counter() - t0
             if step % max(1, int(cfg.log_every)) == 0 or step + 1 == int(cfg.steps):
                 self.log.append({"step": step + 1, "frames": f"{start + a}-{start + a + b - 1}",
-                                 "seconds": round(time.perf_counter() - t0, 3), **totals})
+                                 "seconds": round(seconds, 3), **totals})
+                terms = {k: v for k, v in totals.items() if k != "total"}
+                for o in self.observers:
+                    o.on_log(Progress(step + 1, totals["total"], terms, seconds))
+            self._show(step + 1, seconds, k, previous)
         bar.close()
         self.seconds_training = time.perf_counter() - t0
         return field
+
+    def _show(self, step: int, seconds: float, k: int, image: torch.Tensor) -> None:
+        """The frame just scored (frame ``k``, as the field renders it now) to the observers that want one."""
+        wanting = [o for o in self.observers if o.wants_frame(step, seconds)]
+        for o in wanting:
+            o.on_clip_frame(k, len(self.contents), int(self.cfg.steps))
+            o.on_frame(step, image.detach().clamp(0, 1).cpu(), False)
 
     @torch.no_grad()
     def render(self, field: VideoField) -> tuple[list[Image.Image], float, list[tuple[int, float, float]]]:

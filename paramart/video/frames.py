@@ -166,6 +166,10 @@ class FrameRunner:
             init = as_tensor(start) if cfg.video.warm_start else None
             plan = dataclasses.replace(plan, init=init, guides=guides)
         _seed(int(cfg.seed) + k)
+        count = len(self.video.frames)
+        before = sum(int(r["steps"] or 0) for r in self.log.rows)  # the clip's steps so far (preview)
+        for o in self.observers:
+            o.on_clip_frame(k, count, int(cfg.steps) + (count - 1) * self.video.later_steps, before)
         outcome = run_stages(plan, self.vgg, None, self.observers)
         result = to_pil(outcome.image)
         if self.out is not None:

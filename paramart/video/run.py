@@ -41,15 +41,15 @@ def plan_video(cfg: DictConfig) -> tuple[VideoPlan, Plan]:
 
 
 def run_video(cfg: DictConfig, out_dir: str | Path | None, load_model: Callable[[Plan], VGG19],
-              observers: Sequence[Observer] = ()) -> VideoResult:
+              observers: Sequence[Observer] = (), planned: tuple[VideoPlan, Plan] | None = None) -> VideoResult:
     """Style the clip ``cfg.content`` (``video.method=frames``, or ``field``: :func:`run_field`); with
     ``out_dir``, write its frames as they finish, then ``final.gif``, ``final.mp4``, ``losses.csv``
-    and ``run.json``."""
-    video, first = plan_video(cfg)
+    and ``run.json``. ``planned``: :func:`plan_video`'s result when the caller made it already."""
+    video, first = planned or plan_video(cfg)
     out = Path(out_dir) if out_dir is not None else None
     vgg = load_model(first)
     if cfg.video.method == "field":
-        return run_field(video, first, vgg, out)
+        return run_field(video, first, vgg, out, observers)
     runner = FrameRunner(video, vgg, out, observers, styles=first.styles)
     frames = runner.run()
     result = VideoResult(frames, video.fps, runner.cuts, runner.seconds, out)
@@ -58,11 +58,12 @@ def run_video(cfg: DictConfig, out_dir: str | Path | None, load_model: Callable[
     return result
 
 
-def run_field(video: VideoPlan, first: Plan, vgg: VGG19, out: Path | None) -> VideoResult:
+def run_field(video: VideoPlan, first: Plan, vgg: VGG19, out: Path | None,
+              observers: Sequence[Observer] = ()) -> VideoResult:
     """``video.method=field``: train one field on the clip, render it at ``video.render_fps`` and
     ``video.render_size``, write the run folder and ``checkpoint.pt`` (:mod:`paramart.video.field`)."""
     cfg = video.cfg
-    runner = FieldRunner(video, first, vgg, out)
+    runner = FieldRunner(video, first, vgg, out, observers)
     trained = runner.train()
     runner.save(trained)
     t0 = time.perf_counter()

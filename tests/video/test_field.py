@@ -14,6 +14,7 @@ import paramart
 from paramart.errors import ParamartError
 from paramart.io.images import to_pil
 from paramart.io.video import read_clip
+from paramart.outputs.gallery import build_gallery
 from paramart.video.field_files import load_field, render_times
 from tests.conftest import paramart_cli
 from tests.video.test_video import photo, window, write_mp4
@@ -71,6 +72,12 @@ def test_a_field_run_renders_slow_motion_and_saves_a_field_that_renders_again(tm
     again = np.asarray(to_pil(field.frame(0, 0.5)), dtype=np.int16)
     assert np.abs(again - pixels[1]).max() <= 1
     assert tuple(field.frame(1, 0.0, (48, 64)).shape) == (1, 3, 48, 64)
+    # the gallery shows a clip: input | result and the styled clip (issue #20, item 7)
+    site = build_gallery([run], tmp_path / "site")
+    piece = next((tmp_path / "site" / "pieces").iterdir())
+    assert sorted(p.name for p in piece.iterdir()) == ["final.gif", "side_by_side.gif"]
+    page = site.read_text()
+    assert "input | result" in page and "method field" in page
 
 
 def test_a_field_run_renders_at_another_size(tmp_path, clip):
@@ -107,3 +114,35 @@ def test_a_bad_render_rate_is_exit_2_through_the_cli(tmp_path, clip):
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "video.render_fps=-3" in lines[0], res.stderr
+
+
+@pytest.mark.parametrize("method", ["frames", "field"])
+def test_the_live_preview_shows_the_frame_being_styled(tmp_path, monkeypatch, clip, method):
+    from paramart.outputs import live
+
+    seen: list[live.LiveRun] = []
+    clips: list[tuple[int, int]] = []
+    real_init, real_clip = live.LiveRun.__init__, live.LiveRun.clip
+
+    def init(self, **kwargs):
+        real_init(self, **kwargs)
+        seen.append(self)
+
+    def record(self, index, count, total):
+        clips.append((index, count))
+        real_clip(self, index, count, total)
+
+    monkeypatch.setattr(live.LiveRun, "__init__", init)
+    monkeypatch.setattr(live.LiveRun, "clip", record)
+    extra = [*FIELD, "param.prefit.steps=0", "steps=3", "preview.refresh=0.001"] if method == "field" else \
+        ["size=32", "steps=2", "video.later_steps=1", "progress=false", "preview.refresh=0.001"]
+    cfg = paramart.compose([f"content={clip}", "preview.enabled=true", "preview.port=0", "video.mp4=false", *extra])
+    paramart.api.run(cfg, tmp_path / "run")
+    (page,) = seen
+    state = page.snapshot()
+    assert state["status"] == "done" and page.frame_png() is not None
+    if method == "frames":  # each frame in turn, its steps after the previous frame's
+        assert sorted(set(clips)) == [(0, 3), (1, 3), (2, 3)] and state["step"] == 2 + 1 + 2
+    else:  # the frames the field scores, as it trains
+        assert clips and all(count == 3 and 0 <= k < 3 for k, count in clips) and state["step"] == 3
+    assert state["clip"]["frames"] == 3
