@@ -162,6 +162,10 @@ class TransformsConfig:
 class VideoTemporalConfig:
     #: weight of the temporal term (objective.temporal, paramart/objectives/terms/temporal.py); 0 = off
     weight: float = MISSING
+    #: video.method=frames: the earlier frames (1 = the previous) each frame follows where the flow
+    #: from them is reliable, nearest first (Ruder et al. 2016's long-term loss, e.g. [1, 2, 5]);
+    #: null = [1], the short-term term only
+    long_term: list[int] | None = MISSING
 
 
 @dataclass

@@ -126,6 +126,7 @@ def finish(out: Path, video: VideoPlan, result: VideoResult, precision: str | No
         "later_steps": video.later_steps,
         "warm_start": cfg.video.warm_start,
         "temporal_weight": cfg.video.temporal.weight,
+        "long_term": list(cfg.video.temporal.long_term or [1]),
         "flow": cfg.video.flow,
         "cuts": result.cuts,
         "seed": cfg.seed,

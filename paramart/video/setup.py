@@ -55,6 +55,12 @@ def check_settings(cfg: DictConfig) -> int:
         _number("video.fps", v.fps, 0.01, 1000)
     _number("video.max_frames", v.max_frames, 1, whole=True)
     _number("video.temporal.weight", v.temporal.weight, 0)
+    if v.temporal.long_term is not None:
+        gaps = list(v.temporal.long_term)
+        if not gaps or any(isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= 100 for g in gaps) \
+                or gaps != sorted(set(gaps)):
+            raise ParamartError(f"video.temporal.long_term={gaps} must list frame gaps from 1 to 100, ascending "
+                                "(e.g. [1,2,5]), or be null")
     _number("video.cut_reliable", v.cut_reliable, 0, 1)
     _number("video.cut_error", v.cut_error, 0, 1)
     if v.flow not in PRESETS:

@@ -41,8 +41,8 @@ def test_render_times_hold_the_last_frame_of_a_shot_before_a_cut():
 
 def test_a_field_run_renders_slow_motion_and_saves_a_field_that_renders_again(tmp_path, clip):
     run = tmp_path / "run"
-    result = paramart.api.run(paramart.compose([f"content={clip}", *FIELD, "param.prefit.steps=10", "video.render_fps=50",
-                                                "video.side_by_side=true"]), run)
+    result = paramart.api.run(paramart.compose([f"content={clip}", *FIELD, "param.prefit.steps=10",
+                                                "video.render_fps=50", "video.side_by_side=true"]), run)
     frames = sorted((run / "frames").glob("*.png"))
     # 3 input frames at 25 fps, rendered at 50 fps: 6 frames, numbered from 0
     assert [p.name for p in frames] == [f"{i:05d}.png" for i in range(6)]
