@@ -100,15 +100,17 @@ def run_variant(name: str, args, budget: float | None = None) -> dict:
     overrides = [f"content={args.clip}", f"style={args.style}", f"size={args.size}", f"steps={args.steps}",
                  f"video.start={args.start}", f"video.frames={args.frames}", "progress=false", "overwrite=true",
                  f"video.temporal.weight={args.weight}", *VARIANTS[name](args.steps), *args.extra]
-    if name == "field":
+    if name == "field" and args.field_steps is not None:  # equal VGG evaluations, whatever the machine's load
+        overrides.append(f"steps={args.field_steps}")
+    elif name == "field":
         if budget is None:
-            raise SystemExit("the field variant needs --field-seconds or a temporal variant measured before it")
+            raise SystemExit("the field variant needs --field-steps, --field-seconds or a temporal run before it")
         overrides.append(f"max_seconds={budget:.1f}")
     cfg = paramart.compose(overrides)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result = paramart.api.run(cfg, run)
-    wall = time.perf_counter() - t0
-    return {"variant": name, "run": str(run), "overrides": overrides, "wall": wall,
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {"variant": name, "run": str(run), "overrides": overrides, "wall": wall, "cpu_seconds": cpu,
             "seconds": result.video.seconds, "cuts": result.video.cuts}
 
 
@@ -193,6 +195,8 @@ def main() -> None:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--extra", nargs="*", default=[], help="more overrides for every variant")
     p.add_argument("--tag", default="", help="suffix of the run folders (outputs/bench_video/SIZE_VARIANT_TAG)")
+    p.add_argument("--field-steps", type=int, default=None,
+                   help="the field's Adam steps (x video.field.batch = its VGG evaluations) instead of a time budget")
     p.add_argument("--field-seconds", type=float, default=None,
                    help="the field's training time (default: the total of the temporal run measured before it)")
     p.add_argument("--out", type=Path, default=None)

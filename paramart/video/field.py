@@ -70,7 +70,6 @@ class FieldRunner:
         self.video, self.first, self.vgg, self.out, self.cfg = video, first, vgg, out, video.cfg
         self.observers = observers  # a preview: the frame just scored, and the losses
         self.device = first.device
-        self.say = (lambda text: print(text, file=sys.stderr)) if self.cfg.progress else (lambda text: None)
         self.log = output.FrameLog(out, ())
         self.log.columns = ["step", "frames", "total", *video.terms, "seconds"]
         self.seconds_training = 0.0
