@@ -114,13 +114,26 @@ def run_variant(name: str, args, budget: float | None = None) -> dict:
             "seconds": result.video.seconds, "cuts": result.video.cuts}
 
 
+def finished_run(path: Path, name: str) -> dict:
+    """A row for a video run made elsewhere (``--score RUN NAME``): its seconds from run.json
+    (a field's total spread over its frames) or losses.csv (the frames method's per frame)."""
+    facts = json.loads((path / "run.json").read_text())
+    if facts.get("method") == "field":
+        seconds = [facts["seconds"] / facts["frames"]] * facts["frames"]
+    else:
+        seconds = [float(line.split(",")[-1]) for line in (path / "losses.csv").read_text().splitlines()[1:]]
+    return {"variant": name, "run": str(path), "overrides": [], "wall": sum(seconds), "seconds": seconds,
+            "cuts": facts.get("cuts", [])}
+
+
 def measure(args) -> None:
     rows = []
     scorer = None
     clip = read_clip(str(args.clip), start=args.start, frames=args.frames)
     budget = args.field_seconds
-    for name in args.variants:
-        row = run_variant(name, args, budget)
+    todo = [(name, None) for name in args.variants] + [(name, Path(path)) for path, name in args.score or []]
+    for name, done in todo:
+        row = run_variant(name, args, budget) if done is None else finished_run(done, name)
         if name == "temporal" and budget is None:
             budget = sum(row["seconds"])
         run = Path(row["run"])
@@ -158,7 +171,7 @@ def report(paths: list[Path]) -> None:
         def ratio(key: str, r=r) -> str:
             return f"{r[key] / base[key]:.2f}" if base else "-"
         later, per = r["later_seconds"], r.get("seconds_per_frame", sum(r["seconds"]) / len(r["seconds"]))
-        timing = "- | - | -" if name == "field" else \
+        timing = "- | - | -" if name.startswith("field") else \
             f"{r['first_seconds']:.1f} | {later:.1f} | {later / r['first_seconds']:.2f}"
         print(f"| {name} | {r['e_warp']:.5f} | {ratio('e_warp')} | {r['style']:.4g} | {ratio('style')} | "
               f"{r['content']:.4g} | {ratio('content')} | {timing} | {per:.1f} |")
@@ -192,7 +205,9 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--weight", type=float, default=100.0, help="video.temporal.weight where the variant uses it")
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--score", nargs=2, action="append", metavar=("RUN", "NAME"),
+                   help="also measure a finished video run of the same clip and settings, as the row NAME")
     p.add_argument("--extra", nargs="*", default=[], help="more overrides for every variant")
     p.add_argument("--tag", default="", help="suffix of the run folders (outputs/bench_video/SIZE_VARIANT_TAG)")
     p.add_argument("--field-steps", type=int, default=None,
