@@ -51,8 +51,12 @@ for s in starry_night great_wave_off_kanagawa; do
   paramart content=$CLIP style=$IMG/$s.jpg size=128 steps=40 video.start=4.2 video.frames=16 \
     video.side_by_side=true video.mp4=false progress=false seed=0 hydra.run.dir=$RUNS/5-video/$s
 done
+#    and the same clip as one (x, y, t) hash-grid field (video.method=field, 200 Adam steps of 2 frames)
+paramart content=$CLIP style=$IMG/starry_night.jpg size=128 steps=200 video.start=4.2 video.frames=16 \
+  video.method=field param=hashgrid optim=adam optim.lr=0.01 video.side_by_side=true video.mp4=false \
+  progress=false seed=0 hydra.run.dir=$RUNS/5-video/starry_night_field
 paramart-gallery runs=$RUNS/5-video out=gallery/video title="paramart video" \
-  "intro='The city clip (Kivy's CC0 example video, see ../shared/videos/MANIFEST.md), 16 frames with a scene cut, styled frame by frame with optical flow (video.method=frames): the input on the left, the result on the right.'"
+  "intro='The city clip (the Kivy CC0 example video, see ../shared/videos/MANIFEST.md), 16 frames with a scene cut, at 128 px: frame by frame with optical flow (video.method=frames, the input on the left) and as one (x, y, t) hash-grid field (video.method=field).'"
 
 paramart-gallery runs=$RUNS out=gallery title="paramart gallery" \
   "intro='Style transfer, texture synthesis and feature visualisation through five image parameterizations (pixels, Fourier, CPPN with Fourier features, the faithful Fourier-CPPN, hash grids). Inputs: public-domain paintings and CC0 photos.'"
