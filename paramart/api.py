@@ -29,8 +29,10 @@ from paramart.config import store_schemas
 from paramart.errors import ParamartError
 from paramart.io.claim import claim
 from paramart.io.images import to_pil, to_tensor
+from paramart.io.runfolder import PRINT
 from paramart.io.video import is_video
 from paramart.model.vgg import VGG19
+from paramart.outputs.drawing import write_print
 from paramart.outputs.rundir import finish_run_dir, make_timelapse
 from paramart.outputs.watch import Watch
 from paramart.params.base import Parameterization
@@ -136,6 +138,8 @@ def run(
     if out is not None:
         if timelapse is not None:
             timelapse.write()
+        if plan.print_size is not None:
+            write_print(outcome.param, plan.print_size, out / PRINT)
         finish_run_dir(out, plan, outcome.history, precision=vgg.precision)
     return Result(image=outcome.image, history=outcome.history, param=outcome.param, out_dir=out)
 

@@ -35,6 +35,26 @@ class ZoomConfig:
 
 
 @dataclass
+class PrintConfig:
+    """The print stage of a coordinate image (:mod:`paramart.evaluation.print_crops`)."""
+
+    #: long side of ``print.png``, px; null = no print stage
+    size: int | None = MISSING
+    #: Adam steps of the print stage, after the canvas's ``steps``
+    steps: int = MISSING
+    #: side of each random crop, px of the print
+    crop: int = MISSING
+    #: crops scored per step
+    crops: int = MISSING
+    #: zoom levels between the canvas and the print that crops are drawn from (the last: the print)
+    levels: int = MISSING
+    #: the style image's long side at print scale, px; null = the style file's own
+    style_size: int | None = MISSING
+    #: weight of the anchor: each crop, averaged down to the canvas's pixels, must stay the canvas
+    anchor: float = MISSING
+
+
+@dataclass
 class ParamConfig:
     """Schema shared by all parameterizations (each registers a subclass, paramart/params/)."""
 
@@ -265,6 +285,8 @@ class Config:
     zoom: ZoomConfig = MISSING
     #: a video file or folder of frames as content= (paramart/video)
     video: VideoConfig = MISSING
+    #: the print stage of a coordinate image (paramart/evaluation/print_crops.py); print.size=null: none
+    print: PrintConfig = MISSING
     # -- reliability (paramart.runner.state, paramart.io.images)
     #: input images with more pixels are refused before decoding (decompression bombs)
     max_input_pixels: int = MISSING

@@ -34,8 +34,11 @@ def test_every_experiment_plans_at_a_small_size(name):
     # print's first scale (1/8) with the style at half the canvas sees a 600x400 style at 16 px
     # below 373 px (short side 11 px): the plan refuses that, as the run's first stage would
     size = 384 if name == "print" else 64
-    plan = make_plan(paramart.compose([f"experiment={name}", f"size={size}", "steps=4"]))
+    extra = ["print.crop=32"] if name == "field_print" else []  # a crop is at most the canvas
+    plan = make_plan(paramart.compose([f"experiment={name}", f"size={size}", "steps=4", *extra]))
     assert max(plan.canvas) == size and sum(steps for _, steps in plan.schedule) == 4
+    if name == "field_print":  # 4096 px print, the painting at the style file's own size
+        assert max(plan.print_size) == 4096 and plan.print_style == max(plan.styles[0].size)
 
 
 @pytest.mark.parametrize("name", TERMS)

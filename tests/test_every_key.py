@@ -29,7 +29,7 @@ HOSTILE = ["nan", "inf", "-inf", "0", "-1", "1e300", str(2**70), "''", "abc", "[
 #: the runs whose keys are tried: every option of the param, optim and objective groups, and each experiment
 BASES = [["param=pixel"], ["param=fft"], ["param=cppn"], ["param=fourier_cppn"], ["param=hashgrid"],
          ["optim=adam"], ["objective=texture"], ["objective=dream"], ["term@objective.style=w2"],
-         ["experiment=multiscale"], ["experiment=masked_styles"], ["experiment=print"],
+         ["experiment=multiscale"], ["experiment=masked_styles"], ["experiment=print"], ["experiment=field_print"],
          ["experiment=preserve_color"], ["experiment=multi_style"]]
 #: keys whose value is a file or folder to read: tried with values that are not
 PATHS = {"content", "style", "resume", "model.weights"}

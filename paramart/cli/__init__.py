@@ -21,6 +21,7 @@ from paramart.cli.guard import write_settings_atomically
 from paramart.cli.sweep import record_failure
 from paramart.errors import ParamartError
 from paramart.io.claim import release
+from paramart.io.runfolder import PRINT
 
 
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="config")
@@ -63,7 +64,8 @@ def _paramart(cfg: DictConfig) -> None:
         return
     last = result.history.last
     summary = f"loss {last.total:.4g} after {last.step} steps in {last.seconds:.1f} s; " if last else ""
-    print(f"paramart: {summary}wrote {out_dir}/final.png", file=sys.stderr)
+    printed = f" and {out_dir}/{PRINT}" if cfg.print.size is not None else ""
+    print(f"paramart: {summary}wrote {out_dir}/final.png{printed}", file=sys.stderr)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://paramart.conf", config_name="gallery")

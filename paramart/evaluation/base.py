@@ -8,7 +8,9 @@ What differs between strategies is only how the canvas is rendered and scored:
 * :class:`paramart.evaluation.tiled.Tiled` -- the exact loss and gradient of a print-size
   canvas in tiles (Galerne et al., "Scaling Painting Style Transfer", 2023);
 * :class:`paramart.evaluation.zoom_training.ZoomTraining` -- the whole canvas plus the style
-  loss of one random zoomed crop (coordinate parameterizations).
+  loss of one random zoomed crop (coordinate parameterizations);
+* :class:`paramart.evaluation.print_crops.PrintCrops` -- random crops of a print-size render,
+  each scored against the painting at its scale and anchored to the canvas (the print stage).
 
 A new strategy is one module here that subclasses :class:`Strategy`, and one branch in
 :func:`paramart.evaluation.choose.strategy`.
@@ -49,3 +51,8 @@ class Strategy(ABC):
     @abstractmethod
     def losses(self, param: torch.nn.Module) -> Losses:
         """Render ``param`` and score it; gradients flow only when :meth:`Losses.backward` is called."""
+
+    def measure_losses(self, param: torch.nn.Module) -> Losses:
+        """:meth:`losses` as the saved image's own loss is measured (a strategy that draws at
+        random draws the same every time here, leaving the run's random state alone)."""
+        return self.losses(param)

@@ -7,6 +7,8 @@ resume, the preview server, the gallery and the sweep report.
 
 #: the image: what a finished run (or a stopped one, at its last good step) paints
 FINAL = "final.png"
+#: a coordinate image's print (print.size), rendered from the field after the print stage
+PRINT = "print.png"
 #: the parameterization's config and learned state, optimiser and RNG state, the step
 CHECKPOINT = "checkpoint.pt"
 #: a row per logged step: step, total, one column per active term, seconds

@@ -9,11 +9,15 @@ uint8 image plus one tile's activations); others render whole and are converted 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
+from PIL import Image
 from tqdm.auto import tqdm
 
 from paramart.errors import ParamartError
+from paramart.io.images import save_image
 from paramart.params.base import Parameterization
 
 
@@ -52,6 +56,12 @@ def render_array(param: Parameterization, size: tuple[int, int], tile: int = 256
     if not param.renders_regions:
         return to_uint8(param.render(size))
     return window_array(param, size, 0, 0, size, tile, progress)
+
+
+def write_print(param: Parameterization, size: tuple[int, int], path: Path, tile: int = 512) -> None:
+    """Render ``param`` at ``size`` (height, width) tile by tile into the PNG ``path`` (the
+    print stage's ``print.png``); no float image of the whole print is held."""
+    save_image(Image.fromarray(render_array(param, size, tile)), path)
 
 
 def window_array(param: Parameterization, size: tuple[int, int], top: int, left: int, window: tuple[int, int],

@@ -38,6 +38,28 @@ from paramart.params.prefit import PrefitConfig, content_init
 
 #: the spatial hash's primes (Teschner et al. 2003, as in Instant-NGP); the first is 1
 PRIMES = (1, 2654435761)
+#: the four corners of a cell, (dy, dx), in the order of the bilinear weights
+CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+class Bilinear(torch.autograd.Function):
+    """``out[n] = sum_k weights[n, k] * table[corners[n, k]]``: (N, features) from a (rows,
+    features) table, (N, 4) corner rows and (N, 4) weights, by ``embedding_bag``; the gradient
+    flows to the table only, by one ``index_add`` (torch's own embedding-bag backward with
+    per-sample weights is several times slower on a CPU)."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, corners: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(corners, weights)
+        ctx.rows = table.shape[0]
+        return nn.functional.embedding_bag(corners, table, per_sample_weights=weights, mode="sum")
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        corners, weights = ctx.saved_tensors
+        table = grad.new_zeros(ctx.rows, grad.shape[1])
+        table.index_add_(0, corners.reshape(-1), (weights[..., None] * grad[:, None, :]).reshape(-1, grad.shape[1]))
+        return table, None, None
 
 
 @dataclass
@@ -161,28 +183,25 @@ class HashGrid(CoordinateParameterization):
         """(len(y) * len(x), levels * features) interpolated features of the grid ``y`` x ``x``,
         each level times its :meth:`level_gains` for pixels ``step`` canvas units apart.
 
-        All levels' tables are looked up in one ``embedding`` call (its backward is one
-        ``index_add``; per-level indexing spent half of a step in ``index_put``)."""
+        Each level is one bag-of-four lookup (:class:`Bilinear`: the four corners' entries
+        weighted and summed in one ``embedding_bag``), never a (4, H, W, features) tensor of
+        corners; its backward is one ``index_add`` into the level's table."""
         ey, ex = extent(self.size)
         u, v = (y + ey) / (2 * ey), (x + ex) / (2 * ex)  # [0, 1] over the canvas
-        indices, weights, offset = [], [], 0
+        gains = self.level_gains(step) if self.antialias else None
+        out = []
         for level, table in enumerate(self.tables):
             ny, nx = self.cells[level]
             py, px = u * ny, v * nx
             fy, fx = py.floor(), px.floor()
-            ty, tx = (py - fy)[:, None], (px - fx)[None, :]
+            ty, tx = py - fy, px - fx
             iy, ix = fy.long()[:, None], fx.long()[None, :]
-            for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
-                indices.append(self._index(level, iy + dy, ix + dx) + offset)
-                weights.append((ty if dy else 1 - ty) * (tx if dx else 1 - tx))
-            offset += table.shape[0]
-        table = torch.cat(list(self.tables)) if len(self.tables) > 1 else self.tables[0]
-        levels, features = len(self.tables), table.shape[1]
-        corners = nn.functional.embedding(torch.stack(indices), table)  # (levels*4, H, W, F)
-        mixed = (corners * torch.stack(weights)[..., None]).reshape(levels, 4, *corners.shape[1:]).sum(1)
-        if self.antialias:
-            mixed = mixed * self.level_gains(step).to(mixed)[:, None, None, None]
-        return mixed.permute(1, 2, 0, 3).reshape(-1, levels * features)
+            corners = torch.stack([self._index(level, iy + dy, ix + dx) for dy, dx in CORNERS], -1)
+            weights = torch.stack([1 - ty, 1 - ty, ty, ty], -1)[:, None] * torch.stack([1 - tx, tx, 1 - tx, tx], -1)
+            if gains is not None:
+                weights = weights * float(gains[level])
+            out.append(Bilinear.apply(table, corners.reshape(-1, 4), weights.reshape(-1, 4)))
+        return torch.cat(out, 1)
 
     def logits(self, y: torch.Tensor, x: torch.Tensor, step: float) -> torch.Tensor:
         """(len(y) * len(x), 3) RGB logits: the multiresolution encoding at the grid (levels faded by

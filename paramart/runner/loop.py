@@ -61,23 +61,26 @@ class Closure:
         self.step = 0  #: the step being taken (for messages)
         self.last: dict[str, float] = {}
         self.first: dict[str, float] | None = None
+        self._evaluate = strategy.losses  #: the strategy's measure_losses while measuring
 
     def measure(self) -> dict[str, float]:
         """The losses of the parameters as they are now (one more evaluation, not counted,
         its gradient discarded): what the saved image scores."""
         count, last, first = self.count, self.last, self.first
         self.first = None
+        self._evaluate = self.strategy.measure_losses
         try:
             with torch.enable_grad():
                 self()
             return self.first
         finally:
+            self._evaluate = self.strategy.losses
             self.optimizer.zero_grad(set_to_none=True)
             self.count, self.last, self.first = count, last, first
 
     def __call__(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        losses = self.strategy.losses(self.param)
+        losses = self._evaluate(self.param)
         # one device-to-host copy per evaluation for the finiteness check and the log
         values = torch.stack([losses.total.detach(), *(v.detach() for v in losses.terms.values())]).tolist()
         if not math.isfinite(values[0]):

@@ -20,11 +20,13 @@ from PIL import Image
 from paramart.device import resolve_device
 from paramart.errors import ParamartError
 from paramart.evaluation.choose import tiling
+from paramart.evaluation.print_crops import print_style_size
 from paramart.geometry import canvas_size, fit_size
 from paramart.io.images import load_image
 from paramart.model.layers import deepest
 from paramart.model.vgg import resolve_precision
 from paramart.objectives.objective import check_terms, needed_layers, weighted_term_classes
+from paramart.params.base import check_param_config
 from paramart.runner.resume import Resume, load_resume
 from paramart.runner.schedule import schedule as make_schedule
 from paramart.runner.validate import check_masks, validate
@@ -51,6 +53,10 @@ class Plan:
     init: torch.Tensor | None = None
     #: per-run images for terms (paramart.objectives.term.Inputs.guides), at the canvas size
     guides: tuple[tuple[str, torch.Tensor], ...] = ()
+    #: (height, width) of ``print.png`` when the run has a print stage (``print.size``); None: none
+    print_size: tuple[int, int] | None = None
+    #: the painting's long side at print scale (``print.style_size`` resolved), px; None: no print stage
+    print_style: int | None = None
     content_name: str | None = None  #: the content's path or sample name as run.json records it
     style_names: tuple[str, ...] = ()  #: the same for each style
 
@@ -199,7 +205,10 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     for s in style_imgs:
         check_style_at_every_scale(cfg, s, [longest for longest, _ in schedule], aspect)
     check_masks(cfg.style_masks, canvas, cfg.max_input_pixels)
-    resume = load_resume(cfg, canvas)  # a bad checkpoint fails before any model is loaded
+    coordinates = check_param_config(cfg.param)[0].renders_regions
+    # a coordinate image is the same field at every scale: it may resume from any of them
+    sizes = [canvas_size(content_img, longest) for longest, _ in schedule] if coordinates else []
+    resume = load_resume(cfg, canvas, sizes)  # a bad checkpoint fails before any model is loaded
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.model.precision, device)
     for longest, _ in schedule:  # a canvas no tiling of model.memory_budget fits: refused now, not at its scale
@@ -208,9 +217,17 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
         check_zoom_untiled(cfg, canvas, layers)
     if cfg.param.get("init") == "content" and content_img is None:
         raise ParamartError("param.init=content needs a content image (and a content weight); use param.init=auto")
-    if resume is not None and len(schedule) > 1:
-        raise ParamartError("resume= does not combine with schedule.scales; resume with schedule.scales=null")
+    print_size, print_style = None, None
+    if cfg.print.size is not None:
+        if not style_imgs:
+            raise ParamartError("print.size needs a style image: the print's crops are scored against it")
+        print_size = canvas_size(content_img, cfg.print.size)
+        print_style = print_style_size(cfg.print.style_size, [max(s.size) for s in style_imgs], cfg.print.crop)
+    if resume is not None and len(schedule) > 1 and not coordinates:
+        # a coordinate field is the same at every scale; a pixel grid's checkpoint has one scale's shape
+        raise ParamartError("resume= does not combine with schedule.scales for this param; resume with "
+                            "schedule.scales=null")
     return Plan(cfg, content_img, style_imgs, canvas, tuple(schedule), resume, device,
-                deepest(layers) if layers else "conv1_1",
+                deepest(layers) if layers else "conv1_1", print_size=print_size, print_style=print_style,
                 content_name=input_name(content_spec) if content_img is not None else None,
                 style_names=tuple(input_name(s) for s in style_specs))

@@ -46,8 +46,9 @@ def run_dir_of(spec: str) -> Path:
 
 # --------------------------------------------------------------------------- the checkpoint
 
-def load_resume(cfg: DictConfig, size: tuple[int, int]) -> Resume | None:
-    """The checkpoint named by ``resume=``, checked against this run before any compute."""
+def load_resume(cfg: DictConfig, size: tuple[int, int], stage_sizes=()) -> Resume | None:
+    """The checkpoint named by ``resume=``, checked against this run before any compute: its
+    canvas is ``size`` or, for a coordinate image stopped at an earlier scale, one of ``stage_sizes``."""
     spec = cfg.get("resume")
     if not spec:
         return None
@@ -61,17 +62,19 @@ def load_resume(cfg: DictConfig, size: tuple[int, int]) -> Resume | None:
         raise ParamartError(
             f"resume={spec}: the parameterization differs ({diff}); resume with the same param settings"
         )
-    if list(ckpt["size"]) != list(size):
+    if list(ckpt["size"]) != list(size) and tuple(ckpt["size"]) not in {tuple(s) for s in stage_sizes}:
         h, w = ckpt["size"]
         raise ParamartError(
             f"resume={spec}: its canvas is {h}x{w} px but this run's is {size[0]}x{size[1]}; "
             "use the same content image and size= as the run you resume"
         )
     step = int(ckpt["step"])
-    if cfg.steps < step:
+    total = cfg.steps + (cfg.print.steps if cfg.print.size is not None else 0)
+    if total < step:
+        more = " (with print.steps)" if cfg.print.size is not None else ""
         raise ParamartError(
             f"resume={spec} is already at step {step}; steps= counts from the start of the first run, "
-            f"so give steps= of {step} or more"
+            f"so give steps={more} of {step} or more"
         )
     check_checkpoint(ckpt, path, for_resume=True)
     return Resume(run_dir_of(str(spec)), ckpt)

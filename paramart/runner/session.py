@@ -25,6 +25,7 @@ from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.loop import Closure, History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
+from paramart.runner.print_stage import ANCHOR, build_print
 from paramart.runner.signals import stop_requested
 from paramart.runner.stage import Stage, build_stage
 from paramart.runner.state import RunState
@@ -86,59 +87,108 @@ class StageHooks:
 
 
 def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Observer] = ()) -> Outcome:
-    """Optimise through every stage of ``plan``; the last stage's canvas is the result."""
+    """Optimise through every stage of ``plan``, then the print stage when ``print.size`` is set
+    (:mod:`paramart.runner.print_stage`); the last canvas stage's canvas is the result."""
     cfg = plan.cfg
     color = ColorPreservation(cfg.preserve_color, plan.content is not None)
     warp = RandomWarp(cfg.transforms.jitter, cfg.transforms.scale, cfg.transforms.rotate)
-    t_start: float | None = None  # the time budget counts from the first step, like losses.csv's seconds
-    param: Parameterization | None = None
-    state: RunState | None = None
-    history, done, planned = History(), 0, 0
-    for index, (longest, steps) in enumerate(plan.schedule):
-        planned += steps
+    run = _Run(plan, observers)
+    for longest, steps in plan.schedule:
         stage = build_stage(plan, vgg, longest, steps, color, warp)
-        prefit = param is None and plan.resume is None  # param.init=content: coordinate networks fit the photo
-        if param is None:
+        prefit = run.param is None and plan.resume is None  # param.init=content: coordinate networks fit the photo
+        if run.param is None:
             # a video frame starts from the previous result warped along the flow (plan.init)
             start = stage.content if plan.init is None else resize(plan.init, stage.size).to(plan.device)
-            param = build_param(cfg.param, stage.size, start).to(plan.device)  # an allow-list
+            run.param = build_param(cfg.param, stage.size, start).to(plan.device)  # an allow-list
         else:
-            rescale(param, stage.size)
-        evaluation = strategy(stage.objective, stage.tiling, stage.size, param, cfg.zoom)
-        optimizer = make_optimizer(fit_optimizer(optimizer_factory(cfg.optim), stage.tiling), param)
+            rescale(run.param, stage.size)
+            start = None
+        evaluation = strategy(stage.objective, stage.tiling, stage.size, run.param, cfg.zoom)
+        run.stage(stage, evaluation, steps, fit_optimizer(optimizer_factory(cfg.optim), stage.tiling), out,
+                  start if prefit else None)
+    if plan.print_size is not None:
+        # the canvas the print is anchored to: the field as the canvas stages left it (a resumed
+        # print stage's own, from its checkpoint)
+        saved = plan.resume.checkpoint.get(ANCHOR) if plan.resume is not None else None
+        evaluation = build_print(plan, vgg, stage, run.param, saved)
+        run.state.extra[ANCHOR] = evaluation.canvas.cpu()
+        run.stage(stage, evaluation, cfg.print.steps, optimizer_factory(cfg.optim), out, None)
+    return run.finish()
+
+
+class _Run:
+    """The stages of one run, one after another: the parameterization, the run state (made at
+    the first stage), the time budget and the history they share."""
+
+    def __init__(self, plan: Plan, observers: Sequence[Observer]):
+        self.plan, self.observers = plan, observers
+        cfg = plan.cfg
+        self.param: Parameterization | None = None
+        self.state: RunState | None = None
+        self.history, self.done, self.planned = History(), 0, 0
+        self.total = sum(s for _, s in plan.schedule) + (cfg.print.steps if plan.print_size is not None else 0)
+        self.count = len(plan.schedule) + (plan.print_size is not None)
+        self.index = 0
+        self.t_start: float | None = None  # the time budget counts from the first step, like losses.csv's seconds
+        self.hooks: StageHooks | None = None
+
+    def columns(self, names: list[str]) -> list[str]:
+        """The losses.csv columns: the first stage's terms, and the print stage's ``anchor``."""
+        return [*names, "anchor"] if self.plan.print_size is not None else list(names)
+
+    def stage(self, stage: Stage, evaluation, steps: int, factory, out: Path | None,
+              prefit_from: torch.Tensor | None) -> None:
+        """Optimise one stage: ``steps`` steps of ``evaluation`` with a fresh optimiser from ``factory``
+        (after the photo pre-fit from ``prefit_from`` when given)."""
+        cfg, param, observers = self.plan.cfg, self.param, self.observers
+        self.planned += steps
+        optimizer = make_optimizer(factory, param)
         closure = Closure(param, evaluation, optimizer)
-        if state is None:
-            state = RunState(cfg, out, param, optimizer, evaluation.names, stage.finish, closure.measure)
-            done = state.begin(plan.resume)
-            steps -= done  # resuming (single scale only): the steps left
+        if self.state is None:
+            self.state = RunState(cfg, out, param, optimizer, self.columns(evaluation.names), stage.finish,
+                                  closure.measure)
+            self.done = self.state.begin(self.plan.resume)
         else:
-            state.next_stage(optimizer, stage.finish, closure.measure)
-        if prefit:  # inside the state's guard: Ctrl-C, a second one, running out of memory as in the loop
+            self.state.next_stage(optimizer, stage.finish, closure.measure)
+        state = self.state
+        resume = self.plan.resume
+        if resume is not None and self.planned - steps < self.done < self.planned:
+            state.restore_optimizer(resume)  # the stage the resumed run stopped in: its optimiser's state
+        steps = min(steps, self.planned - self.done)  # resuming: the steps of this stage left
+        if prefit_from is not None:  # inside the state's guard: Ctrl-C, a second one, running out of memory
             with state.guard():
-                prefit_to_content(param, start, observers, should_stop=stop_requested)
+                prefit_to_content(param, prefit_from, observers, should_stop=stop_requested)
                 state.after_prefit()
-        t_start = time.perf_counter() if t_start is None else t_start
-        # a time budget is shared out like the steps: each scale ends by its share of it
-        deadline = None if cfg.max_seconds is None else t_start + cfg.max_seconds * planned / max(1, cfg.steps)
-        info = StageInfo(index, len(plan.schedule), stage.size, done, steps, tuple(evaluation.names))
+        self.t_start = time.perf_counter() if self.t_start is None else self.t_start
+        # a time budget is shared out like the steps: each stage ends by its share of it
+        share = self.planned / max(1, self.total)
+        deadline = None if cfg.max_seconds is None else self.t_start + cfg.max_seconds * share
+        info = StageInfo(self.index, self.count, stage.size, self.done, max(0, steps), tuple(evaluation.names))
+        self.index += 1
         for o in observers:
             o.on_stage(info)
-        hooks = StageHooks(state, observers, param, stage)
-        hooks.frame(done)
+        self.hooks = StageHooks(state, observers, param, stage)
+        self.hooks.frame(self.done)
+        if steps <= 0:  # resumed past this stage
+            return
         with state.guard():
-            part = optimize(param, evaluation, optimizer, steps, start_step=done, log_every=cfg.log_every,
-                            progress=cfg.progress, on_log=hooks.on_log, on_step=hooks.on_step, deadline=deadline,
-                            seconds_offset=state.seconds, closure=closure)
-        history.rows += part.rows
-        history.steps += part.steps
-        history.evaluations += part.evaluations
-        done += part.steps
-    with state.guard():
-        final = state.measured()  # the saved image's own loss: the last row of losses.csv and run.json
-    if final is not None:
-        history.rows.append(final)
-        for o in observers:
-            o.on_log(final)
-    image = hooks.frame(done, final=True)
-    state.finish(image)
-    return Outcome(image, history, param)
+            part = optimize(param, evaluation, optimizer, steps, start_step=self.done, log_every=cfg.log_every,
+                            progress=cfg.progress, on_log=self.hooks.on_log, on_step=self.hooks.on_step,
+                            deadline=deadline, seconds_offset=state.seconds, closure=closure)
+        self.history.rows += part.rows
+        self.history.steps += part.steps
+        self.history.evaluations += part.evaluations
+        self.done += part.steps
+
+    def finish(self) -> Outcome:
+        """Measure and save the result (the saved image's own loss is the log's last row)."""
+        state = self.state
+        with state.guard():
+            final = state.measured()
+        if final is not None:
+            self.history.rows.append(final)
+            for o in self.observers:
+                o.on_log(final)
+        image = self.hooks.frame(self.done, final=True)
+        state.finish(image)
+        return Outcome(image, self.history, self.param)

@@ -70,11 +70,16 @@ class RunState:
         self.param_config = OmegaConf.to_container(cfg.param, resolve=True)
         self.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         self.checkpoint_every = int(cfg.get("checkpoint_every", 0) or 0)
+        printing = cfg.get("print") is not None and cfg.print.get("size") is not None
+        #: the run's last step (steps=, and print.steps after it when there is a print stage)
+        self.last_step = int(cfg.steps) + (int(cfg.print.steps) if printing else 0)
         self.step = 0  #: steps finished, counted from the start of the first run
         self.saved_step: int | None = None  #: the step of the last checkpoint written
         self._seconds_before = 0.0
         self._t0 = time.perf_counter()
         self._good = _copy_state(param)
+        #: more tensors every checkpoint carries (the print stage's anchor canvas, ``print_anchor``)
+        self.extra: dict[str, torch.Tensor] = {}
 
     @property
     def seconds(self) -> float:
@@ -107,6 +112,14 @@ class RunState:
         self.param.load_state_dict(ckpt["state"])
         self.step = resume.step
         self._seconds_before = float(ckpt.get("seconds", 0.0))
+        if "rng" in ckpt:
+            set_rng_state(ckpt["rng"])
+        log.info("resuming %s from step %d", resume.run_dir, self.step)
+
+    def restore_optimizer(self, resume: Resume) -> None:
+        """Load the checkpoint's optimiser state into the current optimiser (the one of the stage
+        the resumed run stopped in: a later stage starts its own afresh, as an unstopped run does)."""
+        ckpt = resume.checkpoint
         saved_optim = (ckpt.get("config") or {}).get("optim", {}).get("_target_")
         if "optimizer" not in ckpt:
             log.info("%s has no optimiser state (it stopped on an error); the optimiser starts afresh", resume.run_dir)
@@ -123,9 +136,6 @@ class RunState:
                 raise ParamartError(f"resume={self.cfg.resume}: the optimiser state does not fit ({exc})") from None
             for group, mine in zip(self.optimizer.param_groups, settings):
                 group.update(mine)
-        if "rng" in ckpt:
-            set_rng_state(ckpt["rng"])
-        log.info("resuming %s from step %d", resume.run_dir, self.step)
 
     def next_stage(self, optimizer: torch.optim.Optimizer,
                    finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
@@ -151,7 +161,7 @@ class RunState:
         and raise :class:`Interrupted`."""
         self.step = step
         self._good = _copy_state(self.param)
-        if self.checkpoint_every > 0 and step % self.checkpoint_every == 0 and step < self.cfg.steps:
+        if self.checkpoint_every > 0 and step % self.checkpoint_every == 0 and step < self.last_step:
             self.save("periodic")
         self.stop_if_requested()
 
@@ -238,7 +248,7 @@ class RunState:
         save_checkpoint(
             self.out / CHECKPOINT, self.param, self.param_config, step=self.step,
             optimizer=self.optimizer if with_optimizer else None,
-            rng=rng_state(), config=self.run_config, seconds=self.seconds, reason=reason,
+            rng=rng_state(), config=self.run_config, seconds=self.seconds, reason=reason, **self.extra,
         )
         self.saved_step = self.step
         if image is None:

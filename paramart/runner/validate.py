@@ -32,14 +32,16 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from paramart.device import resolve_device
 from paramart.errors import ParamartError
+from paramart.evaluation.budget import resolve_budget
 from paramart.evaluation.choose import check as check_tiling
+from paramart.evaluation.print_crops import check_print
 from paramart.evaluation.zoom_training import check_zoom
 from paramart.model.layers import LAYER_NAMES
 from paramart.model.vgg import check_speed_settings
 from paramart.objectives.masks import BUILTINS, open_mask
 from paramart.objectives.term import TERMS
 from paramart.params.base import build_param
-from paramart.runner.optimizers import check_optim
+from paramart.runner.optimizers import check_optim, optimizer_class
 from paramart.runner.preview_settings import check_preview
 from paramart.runner.schedule import schedule
 from paramart.trust import finite
@@ -110,11 +112,40 @@ def validate(cfg: DictConfig) -> None:
     check_tiling(cfg)
     check_preview(cfg.preview)
     param = _param(cfg)
+    _param_memory(cfg, param)
+    check_print(plain["print"], plain["size"], param.renders_regions, cfg.param._target_,
+                optimizer_class(cfg.optim) is torch.optim.Adam, plain["max_input_pixels"])
+    if plain["print"]["size"] is not None and cfg.preserve_color is not None:
+        raise ParamartError("print.size does not combine with preserve_color yet (print.png would need the "
+                            "photo's colours at print size); give preserve_color=null")
+    if plain["print"]["size"] is not None and cfg.style_masks is not None:
+        raise ParamartError("print.size does not combine with style_masks (a crop is scored against the style "
+                            "images, not their regions); use one or the other")
     zooms = check_zoom(cfg.zoom.levels, cfg.zoom.weight, param.renders_regions, cfg.param._target_)
     if zooms and cfg.zoom.weight > 0 and cfg.style_masks is not None:
         # a zoomed crop lies somewhere in the canvas: the masks' layout of the whole canvas is not its own
         raise ParamartError("zoom.levels does not combine with style_masks (a zoomed crop is scored against "
                             "the style images, not their regions); use one or the other")
+
+
+#: bytes a learned float32 value takes with its gradient and Adam's two moments
+BYTES_PER_PARAMETER = 4 * 4
+
+
+def _param_memory(cfg: DictConfig, param) -> None:
+    """Refuse a parameterization whose own state would not fit ``model.memory_budget`` (a hash
+    grid's tables, with their gradient and optimiser state), naming the key to lower; measured
+    on the 16 px test build, whose tables have their full size (their cells do not depend on
+    the canvas). Pixel-sized state grows with the canvas and is the tiling's business."""
+    if not param.renders_regions:
+        return
+    need = sum(p.numel() for p in param.parameters()) * BYTES_PER_PARAMETER
+    budget = resolve_budget(cfg.model.get("memory_budget", "auto"), resolve_device(cfg.device))
+    if need > budget:
+        key = "param.log2_table" if "log2_table" in cfg.param else "param"
+        raise ParamartError(f"{key}: the parameterization's tables need {need / 2**30:.1f} GiB with their gradients "
+                            f"and Adam's state, over model.memory_budget ({budget / 2**30:.1f} GiB); use a smaller "
+                            f"{key}")
 
 
 def _inputs(c: dict) -> None:

@@ -16,7 +16,8 @@ PARAMS = sorted(p.stem for p in (REPO / "conf" / "param").glob("*.yaml"))
 #: pixel 1e-6, fft 0.0009, cppn 0.00086, cppn_faithful 0.0125, fourier_cppn 0.00027,
 #: fourier_cppn_faithful 0.0016, hashgrid 2.5e-5; the start is 0.093).
 FIT = {"pixel": (0.05, 0.002), "fft": (0.05, 0.002), "cppn": (0.01, 0.003), "cppn_faithful": (0.01, 0.025),
-       "fourier_cppn": (0.005, 0.001), "fourier_cppn_faithful": (0.005, 0.003), "hashgrid": (0.01, 0.0005)}
+       "fourier_cppn": (0.005, 0.001), "fourier_cppn_faithful": (0.005, 0.003), "hashgrid": (0.01, 0.0005),
+       "hashgrid_print": (0.01, 0.0005)}
 RENDERS_REGIONS = [name for name in PARAMS if name not in ("pixel", "fft")]
 
 
@@ -116,7 +117,8 @@ def test_coordinate_params_sample_one_continuous_image(name):
     small = param.render()
     large = param.render((120, 168))
     assert small.std() > 0.05
-    assert torch.allclose(large[..., 1::3, 1::3], small, atol=1e-4)
+    if not getattr(param, "antialias", False):  # mip-mapped: a 3x render shows finer levels more strongly
+        assert torch.allclose(large[..., 1::3, 1::3], small, atol=1e-4)
     # a region of a render is exactly that part of it (what tiled rendering relies on)
     assert torch.allclose(param.render_region((120, 168), 64, 96, 40, 50), large[..., 64:104, 96:146], atol=1e-5)
 

@@ -1,0 +1,238 @@
+"""Prints of learned images (issue #23): the print stage against what there was before.
+
+For one photo and painting (or a texture: ``--content none``) it makes, each in a fresh
+process under ``/usr/bin/time -v`` (wall time, peak RSS):
+
+* ``field_print@P``: ``paramart experiment=field_print print.size=P`` (the hash grid learned on
+  the canvas, then at print scale; ``print.png``);
+* ``zoom@P``: today's zoom-trained hash grid (``param=hashgrid zoom.levels=...``), rendered at
+  P by ``paramart-render``;
+* ``bicubic@P``: the field_print canvas (``final.png``) enlarged bicubically to P;
+* ``pixel_print@S``: ``experiment=print size=S`` under a time budget (the exact pixel print).
+
+and judges every image with the independent judge (:class:`paramart.model.judge.GatysScore`):
+
+* far view: the image averaged down to the canvas size, content and style (painting at the
+  canvas's style size);
+* close view: the median over 16 random 256 px crops at full resolution (a fixed seed), style
+  by Gram against the painting at ``print.style_size`` (its own size by default) and by the
+  sliced Wasserstein distance of the VGG-19 features (Heitz et al. 2021);
+* the floor: the same close view of 16 random 256 px crops of the painting itself.
+
+    python bench/print_field.py run --prints 4096 8192 --out bench/results/print_field
+    python bench/print_field.py judge --out bench/results/print_field
+    python bench/print_field.py gallery --prints 8192 --out bench/results/print_field   # gallery/field_print_*
+
+Timing on a shared machine: compare rows of one invocation, and name the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+SHARED = REPO.parent / "shared" / "images"
+CONTENT = str(SHARED / "chelsea_cat.png")
+STYLE = str(SHARED / "starry_night.jpg")
+LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CROP, CROPS = 256, 16
+
+
+def timed(cmd: list[str], log: Path) -> dict:
+    """Run ``cmd`` under /usr/bin/time -v: wall seconds and peak RSS (MB); its output to ``log``."""
+    r = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+    log.write_text(r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}); see {log}")
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", r.stderr)
+    h, m, s = (float(g) if g else 0.0 for g in wall.groups())
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
+    return {"wall_s": round(3600 * h + 60 * m + s, 1), "peak_rss_mb": round(rss / 1024)}
+
+
+def exe(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def inputs(a) -> list[str]:
+    content = [] if a.content == "none" else [f"content={a.content}"]
+    objective = ["objective=texture"] if a.content == "none" else []
+    return [*content, f"style={a.style}", *objective]
+
+
+def run_all(a) -> None:
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = json.loads((out / "runs.json").read_text()) if (out / "runs.json").exists() else {}
+    common = [*inputs(a), f"size={a.size}", "progress=false", "overwrite=true"]
+    for p in a.prints:
+        name = f"field_print@{p}"
+        if name in a.skip:
+            continue
+        run = out / name
+        results[name] = {**timed([exe("paramart"), "experiment=field_print", *common, f"steps={a.steps}",
+                                  f"print.size={p}", f"print.steps={a.print_steps}", f"hydra.run.dir={run}",
+                                  *a.extra], out / f"{name}.log"),
+                         "image": str(run / "print.png"), "canvas": str(run / "final.png"), "print": p}
+        (out / "runs.json").write_text(json.dumps(results, indent=1))
+    first = out / f"field_print@{a.prints[0]}"
+    for p in a.prints:
+        if (first / "final.png").exists() and f"bicubic@{p}" not in a.skip:
+            from PIL import Image
+
+            canvas = Image.open(first / "final.png").convert("RGB")
+            w, h = canvas.size
+            path = out / f"bicubic_{p}.png"
+            canvas.resize((round(w * p / max(w, h)), round(h * p / max(w, h))), Image.BICUBIC).save(path)
+            results[f"bicubic@{p}"] = {"image": str(path), "canvas": str(first / "final.png"), "print": p,
+                                       "wall_s": None, "peak_rss_mb": None}
+    if "zoom" not in a.skip:
+        run = out / "zoom"
+        train = timed([exe("paramart"), "param=hashgrid", "optim=adam", "optim.lr=0.01", "schedule=multiscale",
+                       f"zoom.levels=[1,2,4,8,16,{a.prints[-1] // a.size}]", *common, f"steps={a.zoom_steps}",
+                       f"hydra.run.dir={run}"], out / "zoom.log")
+        for p in a.prints:
+            img = out / f"zoom_{p}.png"
+            r = timed([exe("paramart-render"), f"run={run}", f"width={p}", f"out={img}", "overwrite=true"],
+                      out / f"zoom_render_{p}.log")
+            results[f"zoom@{p}"] = {"wall_s": train["wall_s"] + r["wall_s"], "train_s": train["wall_s"],
+                                    "render_s": r["wall_s"], "peak_rss_mb": max(train["peak_rss_mb"],
+                                                                                r["peak_rss_mb"]),
+                                    "image": str(img), "canvas": str(run / "final.png"), "print": p}
+        (out / "runs.json").write_text(json.dumps(results, indent=1))
+    if a.pixel_size and "pixel" not in a.skip:
+        run = out / "pixel_print"
+        name = f"pixel_print@{a.pixel_size}"
+        results[name] = {**timed([exe("paramart"), "experiment=print", *inputs(a), f"size={a.pixel_size}",
+                                  f"max_seconds={a.pixel_seconds}", "progress=false", "overwrite=true",
+                                  f"hydra.run.dir={run}"], out / "pixel_print.log"),
+                         "image": str(run / "final.png"), "canvas": None, "print": a.pixel_size}
+    (out / "runs.json").write_text(json.dumps(results, indent=1))
+
+
+class Judge:
+    """Far and close views of print-size images (see the module docstring)."""
+
+    def __init__(self, content: str | None, style: str, canvas_side: int, style_size: int):
+        import torch
+
+        from paramart.io.images import load_image, to_tensor
+        from paramart.model.judge import GatysScore
+        from paramart.model.vgg import VGG19
+
+        self.torch, self.to_tensor = torch, to_tensor
+        self.content = content
+        self.far = GatysScore(content or style, style, canvas_side)
+        self.near = GatysScore(content or style, style, style_size)
+        self.vgg = VGG19("caffe", pooling="max", last_layer="relu5_1")
+        painting = load_image(style)
+        w, h = painting.size
+        self.painting = to_tensor(painting, (round(h * style_size / max(w, h)), round(w * style_size / max(w, h))))
+        with torch.no_grad():
+            self.painting_feats = self.vgg(self.painting, LAYERS)
+
+    def crops(self, image, seed: int = 0):
+        gen = self.torch.Generator().manual_seed(seed)
+        _, _, h, w = image.shape
+        for _ in range(CROPS):
+            top = int(self.torch.randint(0, h - CROP + 1, (1,), generator=gen))
+            left = int(self.torch.randint(0, w - CROP + 1, (1,), generator=gen))
+            yield image[..., top:top + CROP, left:left + CROP]
+
+    def close(self, image) -> dict:
+        from paramart.model.judge import sliced_wasserstein
+
+        grams, sws = [], []
+        for crop in self.crops(image):
+            grams.append(self.near(crop)["style"])
+            with self.torch.no_grad():
+                feats = self.vgg(crop, LAYERS)
+            sws.append(sum(sliced_wasserstein(feats[k], self.painting_feats[k]) for k in LAYERS))
+        return {"close_gram": statistics.median(grams), "close_sw": statistics.median(sws)}
+
+    def far_view(self, image, canvas_size) -> dict:
+        small = self.torch.nn.functional.interpolate(image, size=canvas_size, mode="area")
+        score = self.far(small)
+        return {"far_style": score["style"], "far_content": score["content"] if self.content else None}
+
+
+def judge_all(a) -> None:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+    from paramart.io.images import load_image
+
+    out = Path(a.out)
+    results = json.loads((out / "runs.json").read_text())
+    style_side = a.style_size or max(Image.open(a.style).size)
+    judge = Judge(None if a.content == "none" else a.content, a.style, a.size, style_side)
+    rows = {"painting (floor)": {**judge.close(judge.painting), "image": a.style}}
+    canvas_png = next((r["canvas"] for r in results.values() if r.get("canvas")), None)
+    canvas = judge.to_tensor(load_image(canvas_png))
+    canvas_size = tuple(canvas.shape[-2:])
+    rows["canvas (final.png)"] = {**judge.far_view(canvas, canvas_size), "image": canvas_png}
+    for name, r in results.items():
+        image = judge.to_tensor(load_image(r["image"]))
+        rows[name] = {**r, **judge.far_view(image, canvas_size), **judge.close(image)}
+        print(name, {k: v for k, v in rows[name].items() if k.startswith(("far", "close"))}, flush=True)
+    (out / "judged.json").write_text(json.dumps(rows, indent=1))
+    print(json.dumps(rows, indent=1))
+
+
+def gallery(a) -> None:
+    """The gallery's print: the whole at screen size, three full-resolution crops, a zoom GIF."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+    run = Path(a.out) / f"field_print@{a.prints[-1]}"
+    dest, name = Path(a.gallery), a.gallery_name
+    image = Image.open(run / "print.png").convert("RGB")
+    w, h = image.size
+    image.resize((1280, round(1280 * h / w)), Image.LANCZOS).save(dest / f"{name}_preview.jpg", quality=90)
+    for fx, fy in ((0.35, 0.4), (0.6, 0.55), (0.15, 0.8)):  # an eye, the nose, the fur (the cat photo)
+        x, y = round(fx * w) - 256, round(fy * h) - 256
+        image.crop((x, y, x + 512, y + 512)).save(dest / f"{name}_crop512_at_{x + 256}_{y + 256}.png")
+    subprocess.run([exe("paramart-render"), f"run={run}", "width=480", f"zoom.to={a.zoom_to}", "zoom.frames=48",
+                    "zoom.fps=12", "zoom.center=[0.35,0.4]", f"out={dest / f'{name}_zoom.gif'}", "overwrite=true"],
+                   check=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["run", "judge", "gallery"])
+    ap.add_argument("--content", default=CONTENT, help="photo, or none for a texture")
+    ap.add_argument("--style", default=STYLE)
+    ap.add_argument("--size", type=int, default=384, help="canvas long side, px")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--print-steps", type=int, default=600)
+    ap.add_argument("--zoom-steps", type=int, default=600)
+    ap.add_argument("--prints", type=int, nargs="+", default=[4096, 8192])
+    ap.add_argument("--pixel-size", type=int, default=0, help="the pixel print's size; 0: none")
+    ap.add_argument("--pixel-seconds", type=float, default=1200)
+    ap.add_argument("--style-size", type=int, default=0, help="print.style_size; 0: the style file's own")
+    ap.add_argument("--skip", nargs="*", default=[], help="names of runs already made (e.g. zoom pixel)")
+    ap.add_argument("--extra", nargs="*", default=[], help="more overrides for the field_print runs")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--gallery", default=str(REPO / "gallery"), help="gallery: where the files go")
+    ap.add_argument("--gallery-name", default="field_print_starry_night_cat")
+    ap.add_argument("--zoom-to", type=float, default=16)
+    a = ap.parse_args()
+    if a.what == "run":
+        shutil.which("/usr/bin/time") or sys.exit("needs /usr/bin/time (GNU time)")
+        run_all(a)
+    elif a.what == "judge":
+        judge_all(a)
+    else:
+        gallery(a)
+
+
+if __name__ == "__main__":
+    main()

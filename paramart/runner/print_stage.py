@@ -1,0 +1,74 @@
+"""The print stage, built: after the canvas stages, the same coordinate field trained on random
+crops of its print-size render (:class:`paramart.evaluation.print_crops.PrintCrops`), one
+zoom level's style targets per level, anchored to the canvas the canvas stages made.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from paramart.errors import ParamartError
+from paramart.evaluation.print_crops import PrintCrops, PrintLevel, geometric
+from paramart.evaluation.targets import TiledTargets
+from paramart.geometry import canvas_size, fit
+from paramart.io.images import to_tensor
+from paramart.model.vgg import VGG19
+from paramart.objectives.objective import Objective, build_terms, term_configs, weighted_term_classes
+from paramart.objectives.term import Inputs
+from paramart.params.base import Parameterization
+from paramart.runner.plan import Plan, style_fix
+from paramart.runner.stage import Stage
+
+#: the checkpoint's key for the canvas a print stage is anchored to, (1, 3, H, W) in [0, 1]
+ANCHOR = "print_anchor"
+#: style targets of a painting larger than this (long side, px) are computed in tiles
+TARGET_TILE = 512
+
+
+def style_spec(objective) -> dict:
+    """The objective config's weighted style terms (those that read the style images), by name."""
+    styled = {name for name, cls in weighted_term_classes(objective).items() if "style" in cls.needs}
+    return {name: node for name, node in term_configs(objective).items() if name in styled}
+
+
+def print_levels(plan: Plan, vgg: VGG19, stage: Stage) -> list[PrintLevel]:
+    """The print stage's zoom levels: ``print.levels`` render sizes from above the canvas
+    (``stage``, the last canvas stage) to the print, each with the style terms' targets computed
+    from the painting at that level's size (geometric from the canvas's style size to
+    ``plan.print_style``)."""
+    cfg = plan.cfg
+    longest = max(stage.size)
+    canvas_style = max(16, round(longest * cfg.objective.style_scale))
+    sides = geometric(longest, cfg.print.size, cfg.print.levels)
+    style_sides = geometric(canvas_style, plan.print_style, cfg.print.levels)
+    spec = style_spec(cfg.objective)
+    transform = stage.objective.transform
+    levels = []
+    for side, style_side in zip(sides, style_sides):
+        styles = [to_tensor(s, fit(s, style_side, "style image", style_fix(cfg))).to(plan.device) for s in plan.styles]
+        styles = [stage.color.style(s, stage.content) if stage.color is not None else s for s in styles]
+        tiles = TiledTargets(vgg, TARGET_TILE) if style_side > TARGET_TILE else None
+        crop = (cfg.print.crop, cfg.print.crop)
+        inputs = Inputs(vgg, crop, None, styles, cfg.style_blend, None, tiles)
+        objective = Objective(vgg, build_terms(spec, inputs), transform)
+        levels.append(PrintLevel(canvas_size(plan.content, side), style_side, objective))
+    return levels
+
+
+def build_print(plan: Plan, vgg: VGG19, stage: Stage, param: Parameterization,
+                saved: torch.Tensor | None = None) -> PrintCrops:
+    """The print stage's evaluation for ``param`` after the last canvas ``stage``: its levels, and
+    the anchor: ``saved`` (a resumed print stage's, from its checkpoint's :data:`ANCHOR`) or the
+    canvas ``param`` renders now. Raises :class:`ParamartError` for a saved anchor that is not a
+    finite (1, 3, H, W) image of the stage's size in [0, 1]."""
+    if saved is None:
+        with torch.no_grad():
+            canvas = param.render(stage.size)
+    else:
+        canvas = saved
+        if (not isinstance(saved, torch.Tensor) or tuple(saved.shape) != (1, 3, *stage.size)
+                or not bool(torch.isfinite(saved).all()) or saved.min() < 0 or saved.max() > 1):
+            raise ParamartError(f"resume={plan.cfg.resume}: its {ANCHOR} is not a {stage.size[1]}x{stage.size[0]} "
+                                "image in [0, 1]; the checkpoint is damaged")
+    p = plan.cfg.print
+    return PrintCrops(print_levels(plan, vgg, stage), canvas.to(plan.device), p.crop, p.crops, p.anchor)

@@ -1,0 +1,98 @@
+"""The print stage of a coordinate image (issue #23): print.png, its log, its anchor, resume, refusals."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import paramart
+from paramart.api import check
+from paramart.errors import ParamartError
+from paramart.evaluation.print_crops import PrintCrops, geometric
+
+#: a tiny field_print: a 64 px canvas, a 160 px print, 32 px crops, a small hash grid
+BASE = ["experiment=field_print", "size=64", "steps=3", "schedule=single", "print.size=160", "print.crop=32",
+        "print.levels=2", "progress=false", "log_every=1", "timelapse.enabled=false", "seed=3"]
+PRINT = [*BASE, "param.levels=6", "param.log2_table=12", "param.prefit.steps=2"]
+
+
+def _rows(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "losses.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_field_print_run_writes_print_png_at_print_size_and_logs_the_anchor(tmp_path):
+    result = paramart.run(paramart.compose([*PRINT, "print.steps=3"]), tmp_path / "run")
+    out = tmp_path / "run"
+    final, printed = Image.open(out / "final.png"), Image.open(out / "print.png")
+    assert max(final.size) == 64 and max(printed.size) == 160
+    assert abs(printed.size[0] / printed.size[1] - 451 / 300) < 0.01  # the photo's aspect (chelsea: 451x300)
+    rows = _rows(out)
+    assert [int(r["step"]) for r in rows] == list(range(7))  # 3 canvas steps, 3 print steps, the saved field's row
+    # row k is the image after k steps, measured by step k + 1: from row 3 on, by the print stage
+    assert all(float(r["anchor"]) == 0 for r in rows[:3])  # the canvas stage has no anchor
+    assert all(float(r["anchor"]) > 0 and float(r["content"]) == 0 for r in rows[3:])
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 6 and tuple(ckpt["print_anchor"].shape) == (1, 3, final.size[1], final.size[0])
+    # print.png is the learned field at print size: its downsampled view is the canvas (the anchor)
+    small = printed.resize(final.size, Image.BOX)
+    diff = (torch.tensor(list(small.getdata()), dtype=torch.float32)
+            - torch.tensor(list(final.getdata()), dtype=torch.float32)).abs().mean() / 255
+    assert diff < 0.08, diff
+    assert result.param.size == (final.size[1], final.size[0])
+
+
+def test_a_resumed_print_stage_ends_where_an_unstopped_run_does(tmp_path):
+    straight = paramart.run(paramart.compose([*PRINT, "print.steps=4"]), tmp_path / "straight")
+    paramart.run(paramart.compose([*PRINT, "print.steps=2"]), tmp_path / "first")
+    resumed = paramart.run(paramart.compose([*PRINT, "print.steps=4", f"resume={tmp_path / 'first'}"]),
+                           tmp_path / "second")
+    for a, b in zip(straight.param.parameters(), resumed.param.parameters()):
+        assert torch.allclose(a, b, atol=1e-5, rtol=0), (a - b).abs().max()
+    one, first, two = (_rows(tmp_path / name) for name in ("straight", "first", "second"))
+    assert [r["step"] for r in two] == [r["step"] for r in one]
+    # the print stage's rows are its random crops' losses, but the first run's last row is its saved
+    # field's own (fixed crops), and the resumed log carries it over
+    assert two[5] == first[5]
+    del one[5], two[5]
+    assert [float(r["total"]) for r in two] == pytest.approx([float(r["total"]) for r in one], rel=1e-4)
+
+
+def test_the_anchor_is_zero_for_a_print_whose_average_is_the_canvas():
+    torch.manual_seed(0)
+    canvas = torch.rand(1, 3, 8, 12)
+    big = F.interpolate(canvas, scale_factor=4, mode="nearest")  # a 32x48 print whose 4x4 averages are the canvas
+    crops = PrintCrops([], canvas, 16, 1, 1.0)
+    aligned = crops.anchor_loss(big[..., 8:24, 16:32], (32, 48), 8, 16)
+    shifted = crops.anchor_loss(big[..., 8:24, 20:36], (32, 48), 8, 16)  # placed one canvas px off
+    assert float(aligned) < 1e-10 and float(shifted) > 1e-2
+
+
+def test_levels_run_geometrically_from_the_canvas_to_the_print():
+    assert geometric(256, 4096, 4) == [512, 1024, 2048, 4096]
+    assert geometric(256, 1024, 2) == [512, 1024]
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["param=pixel"], "print.size"),
+    (["param=fft"], "print.size"),
+    (["optim=lbfgs"], "optim=adam"),
+    (["print.size=64"], "print.size=64"),
+    (["print.crop=128"], "print.crop=128"),
+    (["print.crop=16"], "print.crop=16"),
+    (["print.style_size=5000"], "print.style_size=5000"),
+    (["print.style_size=16"], "print.style_size=16"),
+    (["print.size=20000"], "print.size=20000"),
+    (["print.anchor=-1"], "print.anchor=-1"),
+    (["print.steps=0"], "print.steps=0"),
+    (["preserve_color=luminance"], "preserve_color"),
+    (["param.log2_table=22", "param.finest=16384", "model.memory_budget=0.5"], "param.log2_table"),
+])
+def test_a_print_stage_that_cannot_run_is_refused_before_the_model_loads(overrides, key):
+    cfg = paramart.compose([*BASE, *overrides])
+    with pytest.raises(ParamartError, match=key.replace("=", "=").replace("[", r"\[")):
+        check(cfg)
