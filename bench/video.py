@@ -14,13 +14,18 @@ path ``paramart content=CLIP`` runs), and is measured on the saved ``frames/*.pn
 
 Variants: ``independent`` (each frame from its own content frame, no temporal term, ``steps``
 each), ``warm`` (warm start from the warped previous result, no temporal term),
-``temporal`` (warm start + temporal term: the default), and ``temporal_equal`` (the default
-with ``steps`` on every frame, to compare with ``independent`` at the same steps per frame).
+``temporal`` (warm start + temporal term: the default), ``temporal_equal`` (the default
+with ``steps`` on every frame, to compare with ``independent`` at the same steps per frame),
+and ``field`` (``video.method=field``: one hash grid over (x, y, t), Adam, trained with
+``max_seconds`` equal to the total seconds of the ``temporal`` run measured before it in the
+same invocation, or ``--field-seconds``: equal total time).
 
     python bench/video.py --size 128 --start 4.2 --frames 16 --steps 40 --variants temporal independent warm
     python bench/video.py --size 128 --start 4.2 --frames 16 --steps 40 --variants temporal_equal \
         --out bench/results/video_128_equal.json
     python bench/video.py --report bench/results/video_128.json bench/results/video_128_equal.json  # the table
+    python bench/video.py --size 128 --start 4.2 --frames 16 --steps 40 --variants temporal field independent \
+        --tag _f --extra video.side_by_side=true --out bench/results/video_128_field.json
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ VARIANTS = {
     "warm": lambda steps: ["video.temporal.weight=0"],
     "temporal": lambda steps: [],
     "temporal_equal": lambda steps: [f"video.later_steps={steps}"],
+    # one (x, y, t) hash grid for the clip, trained for as long as `temporal` took (--field-seconds)
+    "field": lambda steps: ["video.method=field", "param=hashgrid", "optim=adam", "optim.lr=0.01", "steps=100000"],
 }
 
 
@@ -88,25 +95,47 @@ def judge(outputs_dir: Path, clip_frames: list[Image.Image], scorer: GatysScore)
     return scores
 
 
-def run_variant(name: str, args) -> dict:
-    run = RUNS / f"{args.size}_{name}"
+def run_variant(name: str, args, budget: float | None = None) -> dict:
+    run = RUNS / f"{args.size}_{name}{args.tag}"
     overrides = [f"content={args.clip}", f"style={args.style}", f"size={args.size}", f"steps={args.steps}",
-                 f"video.start={args.start}", f"video.frames={args.frames}", "progress=false",
+                 f"video.start={args.start}", f"video.frames={args.frames}", "progress=false", "overwrite=true",
                  f"video.temporal.weight={args.weight}", *VARIANTS[name](args.steps), *args.extra]
+    if name == "field" and args.field_steps is not None:  # equal VGG evaluations, whatever the machine's load
+        overrides.append(f"steps={args.field_steps}")
+    elif name == "field":
+        if budget is None:
+            raise SystemExit("the field variant needs --field-steps, --field-seconds or a temporal run before it")
+        overrides.append(f"max_seconds={budget:.1f}")
     cfg = paramart.compose(overrides)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result = paramart.api.run(cfg, run)
-    wall = time.perf_counter() - t0
-    return {"variant": name, "run": str(run), "overrides": overrides, "wall": wall,
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {"variant": name, "run": str(run), "overrides": overrides, "wall": wall, "cpu_seconds": cpu,
             "seconds": result.video.seconds, "cuts": result.video.cuts}
+
+
+def finished_run(path: Path, name: str) -> dict:
+    """A row for a video run made elsewhere (``--score RUN NAME``): its seconds from run.json
+    (a field's total spread over its frames) or losses.csv (the frames method's per frame)."""
+    facts = json.loads((path / "run.json").read_text())
+    if facts.get("method") == "field":
+        seconds = [facts["seconds"] / facts["frames"]] * facts["frames"]
+    else:
+        seconds = [float(line.split(",")[-1]) for line in (path / "losses.csv").read_text().splitlines()[1:]]
+    return {"variant": name, "run": str(path), "overrides": [], "wall": sum(seconds), "seconds": seconds,
+            "cuts": facts.get("cuts", [])}
 
 
 def measure(args) -> None:
     rows = []
     scorer = None
     clip = read_clip(str(args.clip), start=args.start, frames=args.frames)
-    for name in args.variants:
-        row = run_variant(name, args)
+    budget = args.field_seconds
+    todo = [(name, None) for name in args.variants] + [(name, Path(path)) for path, name in args.score or []]
+    for name, done in todo:
+        row = run_variant(name, args, budget) if done is None else finished_run(done, name)
+        if name == "temporal" and budget is None:
+            budget = sum(row["seconds"])
         run = Path(row["run"])
         outputs = frames_of(run)
         inputs = input_frames(args, outputs[0].shape[:2])
@@ -122,6 +151,7 @@ def measure(args) -> None:
         later = [s for i, s in enumerate(row["seconds"]) if i > 0 and i not in row["cuts"]]
         row["first_seconds"] = row["seconds"][0]
         row["later_seconds"] = statistics.median(later) if later else None
+        row["seconds_per_frame"] = sum(row["seconds"]) / len(clip.frames)  # total time over the input's frames
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k not in ("scores", "seconds", "overrides")}), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,15 +165,16 @@ def report(paths: list[Path]) -> None:
     base = rows.get("independent")
     print(f"input clip's own E_warp: {data['input_e_warp']:.5f}\n")
     print("| variant | E_warp | x independent | style (median) | x indep. | content (median) | x indep. "
-          "| first frame s | later frame s (median) | later / first |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| first frame s | later frame s (median) | later / first | total s / frame |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         def ratio(key: str, r=r) -> str:
             return f"{r[key] / base[key]:.2f}" if base else "-"
-        later = r["later_seconds"]
+        later, per = r["later_seconds"], r.get("seconds_per_frame", sum(r["seconds"]) / len(r["seconds"]))
+        timing = "- | - | -" if name.startswith("field") else \
+            f"{r['first_seconds']:.1f} | {later:.1f} | {later / r['first_seconds']:.2f}"
         print(f"| {name} | {r['e_warp']:.5f} | {ratio('e_warp')} | {r['style']:.4g} | {ratio('style')} | "
-              f"{r['content']:.4g} | {ratio('content')} | {r['first_seconds']:.1f} | "
-              f"{later:.1f} | {later / r['first_seconds']:.2f} |")
+              f"{r['content']:.4g} | {ratio('content')} | {timing} | {per:.1f} |")
 
 
 def strip(paths: list[Path], out: Path, columns: list[int]) -> None:
@@ -174,8 +205,15 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--weight", type=float, default=100.0, help="video.temporal.weight where the variant uses it")
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--score", nargs=2, action="append", metavar=("RUN", "NAME"),
+                   help="also measure a finished video run of the same clip and settings, as the row NAME")
     p.add_argument("--extra", nargs="*", default=[], help="more overrides for every variant")
+    p.add_argument("--tag", default="", help="suffix of the run folders (outputs/bench_video/SIZE_VARIANT_TAG)")
+    p.add_argument("--field-steps", type=int, default=None,
+                   help="the field's Adam steps (x video.field.batch = its VGG evaluations) instead of a time budget")
+    p.add_argument("--field-seconds", type=float, default=None,
+                   help="the field's training time (default: the total of the temporal run measured before it)")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--report", type=Path, nargs="+", default=None, help="result files to tabulate together")
     p.add_argument("--strip", type=Path, default=None, help="with --report: write a figure of frames")

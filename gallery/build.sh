@@ -45,5 +45,19 @@ paramart param=hashgrid objective=texture optim=adam optim.lr=0.01 size=128 step
   param.finest=4096 "zoom.levels=[1,2,4,8,16,32]" style=$IMG/starry_night.jpg hydra.run.dir=$RUNS/4-hashgrid-zoom
 paramart-render run=$RUNS/4-hashgrid-zoom width=3840 height=2160 out=$RUNS/4-hashgrid-zoom/render_3840x2160.png
 
+# 5. the city clip (../shared/videos) in two styles beside the original (issue #20): frame by frame
+#    with optical flow, 16 frames from 4.2 s (the scene cut included), 128 px
+CLIP=${CLIP:-../shared/videos/city_night.mpg}
+for s in starry_night great_wave_off_kanagawa; do
+  paramart content=$CLIP style=$IMG/$s.jpg size=128 steps=40 video.start=4.2 video.frames=16 \
+    video.side_by_side=true video.mp4=false progress=false seed=0 hydra.run.dir=$RUNS/5-video/$s
+done
+#    and the same clip as one (x, y, t) hash-grid field (video.method=field, 200 Adam steps of 2 frames)
+paramart content=$CLIP style=$IMG/starry_night.jpg size=128 steps=200 video.start=4.2 video.frames=16 \
+  video.method=field param=hashgrid optim=adam optim.lr=0.01 video.side_by_side=true video.mp4=false \
+  progress=false seed=0 hydra.run.dir=$RUNS/5-video/starry_night_field
+paramart-gallery runs=$RUNS/5-video out=gallery/video title="paramart video" \
+  "intro='The city clip (the Kivy CC0 example video, see ../shared/videos/MANIFEST.md), 16 frames with a scene cut, at 128 px: frame by frame with optical flow (video.method=frames, the input on the left) and as one (x, y, t) hash-grid field (video.method=field).'"
+
 paramart-gallery runs=$RUNS out=gallery title="paramart gallery" \
   "intro='Style transfer, texture synthesis and feature visualisation through five image parameterizations (pixels, Fourier, CPPN with Fourier features, Fourier-CPPN, hash grids). Inputs: public-domain paintings and CC0 photos.'"

@@ -112,12 +112,7 @@ def run(
     frame (:mod:`paramart.video`) and ``Result.video`` holds the frames.
     """
     if content is None and style is None and is_video(cfg.content):
-        from paramart.video.run import run_video
-
-        if out_dir is not None:
-            claim_run_dir(cfg, Path(out_dir))
-        clip = run_video(cfg, out_dir, load_model, observers)
-        return Result(to_tensor(clip.frames[-1]), History(), None, clip.out_dir, video=clip)
+        return _run_clip(cfg, out_dir, observers, preview)
     plan = check(cfg, content, style)
     watch = Watch(plan, out_dir, notebook=preview)  # listens now (busy ports: refused here); serves from stage 1
     try:
@@ -147,6 +142,31 @@ def run(
             write_print(outcome.param, plan.print_size, out / PRINT)
         finish_run_dir(out, plan, outcome.history, precision=vgg.precision)
     return Result(image=outcome.image, history=outcome.history, param=outcome.param, out_dir=out)
+
+
+def _run_clip(cfg: DictConfig, out_dir: str | Path | None, observers: Sequence[Observer], preview: bool) -> Result:
+    """``content=`` a clip (:mod:`paramart.video`): planned (everything checked), then the preview
+    (which shows the frame being styled), the model, the clip."""
+    from paramart.video.run import plan_video, run_video
+
+    planned = plan_video(cfg)
+    watch = Watch(planned[1], out_dir, notebook=preview)
+    try:
+        if out_dir is not None:
+            claim_run_dir(cfg, Path(out_dir))
+    except BaseException:
+        watch.release()
+        raise
+    watchers = [*observers, *([watch] if watch.active else [])]
+    try:
+        clip = run_video(cfg, out_dir, load_model, watchers, planned)
+    except BaseException as exc:
+        for o in watchers:  # the preview's on_end stops its server
+            o.on_end("stopped" if isinstance(exc, KeyboardInterrupt) else "failed")
+        raise
+    for o in watchers:
+        o.on_end("done")
+    return Result(to_tensor(clip.frames[-1]), History(), None, clip.out_dir, video=clip)
 
 
 def check(cfg: DictConfig, content: ImageInput | None = None,

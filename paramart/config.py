@@ -182,13 +182,27 @@ class TransformsConfig:
 class VideoTemporalConfig:
     #: weight of the temporal term (objective.temporal, paramart/objectives/terms/temporal.py); 0 = off
     weight: float = MISSING
+    #: video.method=frames: the earlier frames (1 = the previous) each frame follows where the flow
+    #: from them is reliable, nearest first (Ruder et al. 2016's long-term loss, e.g. [1, 2, 5]);
+    #: null = [1], the short-term term only
+    long_term: list[int] | None = MISSING
+
+
+@dataclass
+class VideoFieldConfig:
+    """``video.method=field`` (paramart/video/field.py): how the (x, y, t) field is trained."""
+
+    #: consecutive frames of one shot scored per step (the temporal term joins each pair)
+    batch: int = MISSING
+    #: cells along a shot's time at the finest level (at most its frame intervals); the coarsest has 1
+    time_cells: int = MISSING
 
 
 @dataclass
 class VideoConfig:
     """A clip as content= (paramart/video): which frames, how each is made, what is written."""
 
-    #: frames (frame by frame with optical flow, Ruder et al. 2016) | field (not built yet)
+    #: frames (frame by frame with optical flow, Ruder et al. 2016) | field (one (x, y, t) hash grid for the clip)
     method: str = MISSING
     #: seconds into the clip of the first frame
     start: float = MISSING
@@ -213,6 +227,11 @@ class VideoConfig:
     side_by_side: bool = MISSING
     #: write final.mp4 (H.264; needs the video extra's imageio-ffmpeg); null = when installed
     mp4: bool | None = MISSING
+    #: video.method=field: frames per second of the output (slow motion above video.fps); null = the input's rate
+    render_fps: float | None = MISSING
+    #: video.method=field: longest side of the output frames, px; null = size
+    render_size: int | None = MISSING
+    field: VideoFieldConfig = MISSING
 
 
 @dataclass

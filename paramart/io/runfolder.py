@@ -20,6 +20,9 @@ RUN_JSON = "run.json"
 #: the optimisation as a time-lapse
 TIMELAPSE_GIF = "timelapse.gif"
 TIMELAPSE_MP4 = "timelapse.mp4"
+#: a video run (content= a clip, paramart/video): the styled clip, and input | result side by side
+CLIP_GIF = "final.gif"
+SIDE_BY_SIDE_GIF = "side_by_side.gif"
 #: thumbnails of the inputs (what the gallery shows)
 INPUTS = "inputs"
 #: a failed sweep job's record (in its job folder)

@@ -25,7 +25,7 @@ from PIL import Image
 from paramart.errors import ParamartError, WriteError
 from paramart.io.atomic import atomic_write, write_error
 from paramart.io.images import safe_name
-from paramart.io.runfolder import FINAL, LOSS_PLOT, TIMELAPSE_GIF
+from paramart.io.runfolder import CLIP_GIF, FINAL, LOSS_PLOT, RUN_JSON, SIDE_BY_SIDE_GIF, TIMELAPSE_GIF
 from paramart.outputs.runfiles import Damaged, RunFiles, read_run
 
 log = logging.getLogger(__name__)
@@ -75,18 +75,19 @@ def find_runs(paths: list[str | Path], exclude: Path | None = None) -> list[Path
     for p in map(Path, paths):
         if not p.exists():
             raise ParamartError(f"no such run or sweep directory: {p}")
-        if (p / FINAL).is_file():
+        if (p / FINAL).is_file() or ((p / CLIP_GIF).is_file() and (p / RUN_JSON).is_file()):
             runs = [p]
         else:
             runs = []
             for folder, dirs, files in os.walk(p, followlinks=False):
                 dirs.sort()
-                if FINAL in files:
+                if FINAL in files or (CLIP_GIF in files and RUN_JSON in files):  # a still, or a clip
                     runs.append(Path(folder))
             runs.sort(key=functools.partial(_natural_under, p))
         found.extend(r for r in runs if skip is None or not _inside(r, skip))
     if not found:
-        raise ParamartError(f"no finished runs (directories with final.png) under {', '.join(map(str, paths))}")
+        raise ParamartError("no finished runs (directories with final.png, or a clip's final.gif) under "
+                            f"{', '.join(map(str, paths))}")
     return found
 
 
@@ -103,6 +104,8 @@ def _title(r: RunFiles) -> str:
         what += f" on {Path(f['content'].removeprefix('sample:')).stem}"
     # the overrides that say what kind of piece this is (a dream, a grain size ...)
     kind = [o for o in r.overrides if o.split("=")[0] in ("experiment", "param.grain", "preserve_color")]
+    if f.get("kind") == "video":
+        kind.append(f"video, {f.get('frames', '?')} frames, method {f.get('method', '?')}")
     if not f.get("style") and not f.get("content") and any("dream" in k for k in kind):
         what = "dream"
     return " · ".join([what, str(f.get("param", "?")), *kind])
@@ -110,7 +113,8 @@ def _title(r: RunFiles) -> str:
 
 def _settings(r: RunFiles) -> list[tuple[str, str]]:
     f = r.facts
-    rows = [(k, f[k]) for k in ("param", "optimizer", "size", "steps", "seed", "content_weight", "style_weight",
+    rows = [(k, f[k]) for k in ("param", "method", "frames", "fps", "optimizer", "size", "steps", "seed",
+                                "content_weight", "style_weight",
                                 "tv_weight") if k in f]  # the *_weight keys: runs made before terms
     # the objective's terms and their weights, as run.json records them (checked by runfiles)
     rows += [(f"{name} ({t.get('kind', '?')})", f"weight {t['weight']}") for name, t in f.get("terms", {}).items()
@@ -151,7 +155,8 @@ def _piece(r: RunFiles, slug: str, out: Path, warn: Callable[[str], None]) -> Pi
     dest.mkdir(parents=True, exist_ok=True)
     title = _title(r)
     view = PieceView(slug, title, settings=_settings(r))
-    for name, caption in ((FINAL, "final"), (TIMELAPSE_GIF, "time-lapse"), (LOSS_PLOT, None)):
+    for name, caption in ((FINAL, "final"), (TIMELAPSE_GIF, "time-lapse"), (LOSS_PLOT, None),
+                          (SIDE_BY_SIDE_GIF, "input | result"), (CLIP_GIF, "the styled clip")):
         if name in r.assets:
             _copy(r.assets[name], dest / name)
             figure = Figure(f"pieces/{slug}/{name}", f"{caption or 'loss curves'}: {title}", caption)

@@ -35,7 +35,7 @@ class LiveRun:
         self._state: dict[str, Any] = {
             "status": "loading", "step": 0, "start_step": 0, "total": int(total), "seconds": 0.0,
             "eta": None, "terms": {}, "loss": None, "stage": None, "frame": 0, "frame_step": None,
-            "stage_starts": [],
+            "stage_starts": [], "clip": None,
             "message": "loading the model",
         }
         self._rows: list[list[float]] = []  # [step, seconds, total, *terms in self._columns]
@@ -63,6 +63,11 @@ class LiveRun:
                                     "steps": steps}
             if index > 0:  # where the loss plot marks a new scale
                 self._state["stage_starts"] = [*self._state["stage_starts"], self._state["step"]]
+
+    def clip(self, index: int, count: int, total: int) -> None:
+        """A video run: frame ``index`` of ``count`` is the one being styled; ``total`` steps in all."""
+        with self._lock:
+            self._state.update(clip={"frame": index, "frames": count}, total=int(total))
 
     def step(self, step: int) -> None:
         """The run finished ``step`` (shown between logged steps)."""

@@ -6,7 +6,7 @@ is ever instantiated or followed out of the folder:
   the right type (text, finite numbers), else the run is :class:`Damaged`;
 - ``.hydra/overrides.yaml`` must be a list of text lines; they are shown, never applied;
 - an image or file that is a symlink pointing out of the run folder is left out;
-- ``final.png`` must open as an image.
+- ``final.png`` must open as an image; a video run's (``run.json`` kind ``video``) ``final.gif``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any
 from PIL import Image
 
 from paramart.errors import ParamartError
-from paramart.io.runfolder import FINAL, INPUTS, LOSS_PLOT, RUN_JSON, TIMELAPSE_GIF
+from paramart.io.runfolder import CLIP_GIF, FINAL, INPUTS, LOSS_PLOT, RUN_JSON, SIDE_BY_SIDE_GIF, TIMELAPSE_GIF
 from paramart.trust import load_yaml_data
 
 #: facts shown as text, and facts that must be finite numbers
-TEXT = ("param", "optimizer", "device", "content")
-NUMBERS = ("size", "steps", "seed", "content_weight", "style_weight", "tv_weight", "seconds")
+TEXT = ("param", "optimizer", "device", "content", "kind", "method")
+NUMBERS = ("size", "steps", "seed", "content_weight", "style_weight", "tv_weight", "seconds", "frames", "fps")
 MAX_BYTES = 1_000_000  # run.json and overrides.yaml are small; a huge one is not a run's
 
 
@@ -133,7 +133,11 @@ def _image_ok(path: Path) -> bool:
 def read_run(run: Path, assets: tuple[str, ...] = (FINAL, TIMELAPSE_GIF, LOSS_PLOT)) -> RunFiles:
     """The run's facts and the files the gallery may copy, all inside ``run``; :class:`Damaged` if unusable."""
     files = RunFiles(run, _facts(run), _overrides(run))
-    if not contained(run / "final.png", run) or not _image_ok(run / FINAL):
+    if files.facts.get("kind") == "video":  # a clip: final.gif (and side_by_side.gif), no final.png
+        if not contained(run / CLIP_GIF, run) or not _image_ok(run / CLIP_GIF):
+            raise Damaged("final.gif is not an image inside the video run's folder")
+        assets = (CLIP_GIF, SIDE_BY_SIDE_GIF)
+    elif not contained(run / "final.png", run) or not _image_ok(run / FINAL):
         raise Damaged("final.png is not an image inside the run folder")
     files.assets = {name: run / name for name in assets if contained(run / name, run)}
     if (run / INPUTS).is_dir() and not (run / INPUTS).is_symlink():

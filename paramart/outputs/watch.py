@@ -94,6 +94,7 @@ class Watch(Observer):
         self.server: PreviewServer | None = None
         self.cell: NotebookCell | None = None
         self._stopped_by_us = False
+        self._offset = 0  # a clip's frames each count steps from 0: shown one after another
         self._notebook = notebook = notebook and NotebookCell.available()  # elsewhere: a no-op
         #: the preview's socket, listening from now on (busy ports refused before the model loads)
         self._bound = reserve(str(cfg.preview.host), int(cfg.preview.port)) if self.enabled else None
@@ -138,25 +139,35 @@ class Watch(Observer):
     # -- the run's hooks (main thread)
 
     def on_stage(self, stage: StageInfo) -> None:
-        """The first stage opens the server and/or the cell (the model has loaded); every stage updates the view."""
-        if stage.index == 0:
+        """The first stage opens the server and/or the cell (the model has loaded); every stage updates the view.
+        (A clip's every frame is a run of its own: the server opens at the first.)"""
+        if stage.index == 0 and self.server is None and self.cell is None:
             self._open()
             self.live.start(stage.start_step)
         self.live.stage(stage.index, stage.count, stage.size, stage.steps)
 
+    def on_clip_frame(self, index: int, count: int, total: int, first_step: int = 0) -> None:
+        """A clip's frame ``index`` of ``count`` is being styled: shown on the page; its steps
+        count on from ``first_step``."""
+        self._offset = first_step
+        self.live.clip(index, count, total)
+
+    def _step(self, step: int) -> int:
+        return step + self._offset
+
     def on_log(self, progress: Progress) -> None:
         """A logged step's losses and seconds to the live view."""
-        self.live.progress(progress.step, progress.total, dict(progress.terms), progress.seconds)
+        self.live.progress(self._step(progress.step), progress.total, dict(progress.terms), progress.seconds)
 
     def wants_frame(self, step: int, seconds: float) -> bool:
         """Record ``step``; ask for a frame when ``preview.refresh`` seconds have passed since the last one."""
-        self.live.step(step)
+        self.live.step(self._step(step))
         return self.live.frame_due()
 
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
         """A new canvas for the page (thumbnailed to ``preview.max_size`` px) and the cell
         (redrawn at once when ``final``)."""
-        self.live.frame(step, image)
+        self.live.frame(self._step(step), image)
         if self.cell is not None:
             self.cell.update(force=final)
 

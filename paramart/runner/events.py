@@ -57,5 +57,11 @@ class Observer:
     def on_frame(self, step: int, image: torch.Tensor, final: bool = False) -> None:
         """The canvas as it will be saved ((1, 3, H, W) in [0, 1], on the CPU)."""
 
+    def on_clip_frame(self, index: int, count: int, total: int, first_step: int = 0) -> None:
+        """A video run (content= a clip, :mod:`paramart.video`) works on frame ``index`` of ``count``
+        next; ``total`` is every step the clip is planned to take. The frames method restarts its
+        step count at each frame: ``first_step`` is the clip's steps before this frame, to add to
+        the frame's own (0 where the steps are the clip's already, ``video.method=field``)."""
+
     def on_end(self, status: str) -> None:
         """The run ended: ``done``, ``stopped`` (a signal, saved) or ``failed``."""

@@ -21,7 +21,7 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +99,29 @@ def warm_start(previous: np.ndarray, content: np.ndarray, move: Motion) -> tuple
     return c * warped + (1 - c) * content, warped
 
 
+def long_term_target(results: Mapping[int, np.ndarray], contents: Mapping[int, np.ndarray], k: int,
+                     gaps: Sequence[int], first: int, move: Motion,
+                     preset: str = "medium") -> tuple[np.ndarray, np.ndarray]:
+    """(target, weight) of frame ``k``'s temporal term over the earlier frames ``k - j`` for
+    ``j`` in ``gaps`` (ascending; none before the shot's ``first`` frame): Ruder et al.'s (2016,
+    eq. 7-8) long-term loss, where each pixel follows the nearest earlier frame whose flow to
+    frame ``k`` is reliable there, ``c_long(k-j) = max(c(k-j) - sum of the nearer ones' c, 0)``.
+    The weights of a pixel sum to 0 or 1, so the sum of the masked squared errors is one masked
+    error against the weighted target. ``results``/``contents``: (H, W, 3) arrays in [0, 1] by
+    frame index (those of ``k`` and the frames ``k - j``); ``move`` is the motion k-1 -> k (reused for ``j = 1``).
+    Returns ((H, W, 3), (H, W)) float32."""
+    h, w = contents[k].shape[:2]
+    target, covered = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
+    for j in gaps:
+        if k - j < first:
+            break
+        m = move if j == 1 else motion(contents[k - j], contents[k], preset)
+        c = np.clip(m.weight - covered, 0.0, 1.0)
+        target += c[..., None] * np.clip(warp(results[k - j], m.backward), 0.0, 1.0)
+        covered += c
+    return target, covered
+
+
 class FrameRunner:
     """Styles a clip's frames in order, writing each as it is finished."""
 
@@ -162,10 +185,23 @@ class FrameRunner:
             # the previous result as saved (8-bit), so that a resumed run sees the same
             previous_result = as_array(self.results[-1])
             start, warped = warm_start(previous_result, as_array(content), move)
-            guides = (("previous", as_tensor(warped)), ("previous_weight", as_tensor(move.weight))) if temporal else ()
+            target, weight = warped, move.weight
+            gaps = list(cfg.video.temporal.long_term or [1])
+            if temporal and gaps != [1]:  # Ruder et al.'s long-term term: earlier frames too
+                first = max([0, *[c for c in self.cuts if c <= k]])
+                needed = [k - j for j in gaps if k - j >= first] + [k]
+                frames = {i: as_array(self.video.frames[i].resize((size[1], size[0]), Image.Resampling.LANCZOS))
+                          for i in needed}
+                earlier = {i: as_array(self.results[i]) for i in needed if i < k}
+                target, weight = long_term_target(earlier, frames, k, gaps, first, move, cfg.video.flow)
+            guides = (("previous", as_tensor(target)), ("previous_weight", as_tensor(weight))) if temporal else ()
             init = as_tensor(start) if cfg.video.warm_start else None
             plan = dataclasses.replace(plan, init=init, guides=guides)
         _seed(int(cfg.seed) + k)
+        count = len(self.video.frames)
+        before = sum(int(r["steps"] or 0) for r in self.log.rows)  # the clip's steps so far (preview)
+        for o in self.observers:
+            o.on_clip_frame(k, count, int(cfg.steps) + (count - 1) * self.video.later_steps, before)
         outcome = run_stages(plan, self.vgg, None, self.observers)
         result = to_pil(outcome.image)
         if self.out is not None:

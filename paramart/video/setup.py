@@ -16,6 +16,7 @@ from paramart.geometry import canvas_size
 from paramart.io.video import read_clip
 from paramart.objectives.objective import term_configs
 from paramart.video import output
+from paramart.video.field_files import check_field
 from paramart.video.flow import PRESETS
 
 METHODS = ("frames", "field")
@@ -46,9 +47,7 @@ def check_settings(cfg: DictConfig) -> int:
     v = cfg.video
     if v.method not in METHODS:
         raise ParamartError(f"video.method={v.method} is not one of {', '.join(METHODS)}")
-    if v.method == "field":
-        raise ParamartError("video.method=field (one spatio-temporal field for the whole clip) is not built yet; "
-                            "use video.method=frames")
+    check_field(cfg)
     _number("video.start", v.start, 0)
     if v.frames is not None:
         _number("video.frames", v.frames, 1, whole=True)
@@ -56,6 +55,12 @@ def check_settings(cfg: DictConfig) -> int:
         _number("video.fps", v.fps, 0.01, 1000)
     _number("video.max_frames", v.max_frames, 1, whole=True)
     _number("video.temporal.weight", v.temporal.weight, 0)
+    if v.temporal.long_term is not None:
+        gaps = list(v.temporal.long_term)
+        if not gaps or any(isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= 100 for g in gaps) \
+                or gaps != sorted(set(gaps)):
+            raise ParamartError(f"video.temporal.long_term={gaps} must list frame gaps from 1 to 100, ascending "
+                                "(e.g. [1,2,5]), or be null")
     _number("video.cut_reliable", v.cut_reliable, 0, 1)
     _number("video.cut_error", v.cut_error, 0, 1)
     if v.flow not in PRESETS:
@@ -63,9 +68,11 @@ def check_settings(cfg: DictConfig) -> int:
     if v.frames is not None and v.frames > v.max_frames:
         raise ParamartError(f"video.frames={v.frames} is over video.max_frames={v.max_frames}; raise video.max_frames=")
     later = cfg.steps // 2 if v.later_steps is None else v.later_steps
-    _number("video.later_steps", later, 1, whole=True)
-    if cfg.max_seconds is not None:
-        raise ParamartError("max_seconds= is a still's time budget; for a clip set steps= and video.later_steps=")
+    if v.method == "frames" or v.later_steps is not None:  # a field has no later frames
+        _number("video.later_steps", later, 1, whole=True)
+    if cfg.max_seconds is not None and v.method != "field":
+        raise ParamartError("max_seconds= is a still's (or video.method=field's) time budget; for frames set "
+                            "steps= and video.later_steps=")
     return int(later)
 
 
