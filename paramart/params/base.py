@@ -99,6 +99,9 @@ class Parameterization(nn.Module):
     def __init__(self, size: tuple[int, int]):
         super().__init__()
         self.size = (int(size[0]), int(size[1]))
+        #: the canvas size the parameterization was built at (a multi-scale run's first stage):
+        #: the shapes of a coordinate image's learned tensors follow it, not ``size``
+        self.built_size = self.size
 
     def forward(self, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Render at ``size`` (height, width); the training canvas size when None."""

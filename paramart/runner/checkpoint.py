@@ -3,7 +3,8 @@
 Everything in it is a tensor, number, string, list, tuple, dict or None, so it loads
 with ``torch.load(..., weights_only=True)``, which never runs code from the file.
 
-Keys: ``format``, ``param_config`` and ``size`` (how to rebuild the parameterization),
+Keys: ``format``, ``param_config``, ``size`` and ``built_size`` (how to rebuild the parameterization:
+built at ``built_size``, moved to ``size``),
 ``state`` (its learned tensors), ``step`` (steps done). Optional: ``optimizer`` (the
 optimiser's running state), ``rng`` (random generators, see :func:`rng_state`),
 ``config`` (the whole run config), ``seconds`` (optimisation time so far) and
@@ -47,6 +48,7 @@ def save_checkpoint(
         "format": FORMAT,
         "param_config": param_config,
         "size": list(param.size),
+        "built_size": list(getattr(param, "built_size", param.size)),
         "state": {k: v.detach().cpu() for k, v in learned.items()},
         "step": int(step),
         **extra,
@@ -88,10 +90,13 @@ def param_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> Parameterization
     """Rebuild the parameterization of a finished run, with its learned state."""
     if not isinstance(ckpt, dict):
         ckpt = load_checkpoint(ckpt)
-    size = tuple(ckpt["size"])
+    size, built = tuple(ckpt["size"]), built_size(ckpt)
     # Any init image will do: the learned state replaces what the constructor made.
-    # Built only from the allow-list of registered parameterizations, with plain values.
-    param = build_param(ckpt["param_config"], size, torch.zeros(1, 3, *size))
+    # Built only from the allow-list of registered parameterizations, with plain values; built at
+    # the size it was built at (a multi-scale run's first stage), then moved to its last size.
+    param = build_param(ckpt["param_config"], built, torch.zeros(1, 3, *built))
+    if built != size:
+        param.rescale(size)
     param.load_state_dict(ckpt["state"])
     return param
 
@@ -130,14 +135,26 @@ def set_rng_state(state: dict[str, Any]) -> None:
 MAX_CANVAS_PIXELS = 2**28
 
 
-def _expected_state(cls: type, size: tuple[int, int], kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The learned tensors' shapes and types, built on the meta device (nothing allocated),
-    starting without an image: ``init=noise`` for grids, ``init=none`` for coordinate networks."""
+def built_size(ckpt: dict[str, Any]) -> tuple[int, int]:
+    """The canvas size a checkpoint's parameterization was built at (``built_size``; checkpoints
+    made before the key existed were built at their ``size``)."""
+    return tuple(ckpt.get("built_size") or ckpt["size"])
+
+
+def _expected_state(cls: type, size: tuple[int, int], kwargs: dict[str, Any],
+                    built: tuple[int, int] | None = None) -> dict[str, torch.Tensor]:
+    """The learned tensors' shapes and types, built on the meta device (nothing allocated) at
+    ``built`` (default ``size``) and moved to ``size``, starting without an image:
+    ``init=noise`` for grids, ``init=none`` for coordinate networks."""
     starts = ("noise", "none") if "init" in kwargs else (None,)
+    built = size if built is None else built
     for i, start in enumerate(starts):
         try:
             with torch.device("meta"):
-                return cls(size, init_image=None, **({**kwargs, "init": start} if start else kwargs)).state_dict()
+                param = cls(built, init_image=None, **({**kwargs, "init": start} if start else kwargs))
+                if built != size:
+                    param.rescale(size)
+                return param.state_dict()
         except ParamartError:
             if i == len(starts) - 1:
                 raise
@@ -160,7 +177,12 @@ def check_checkpoint(ckpt: dict[str, Any], path: str | Path, for_resume: bool = 
                             f"(at most {MAX_CANVAS_PIXELS} in all)")
     cls, kwargs = check_param_config(ckpt["param_config"], where=f"{where}: param_config")
     try:
-        expected = _expected_state(cls, tuple(size), kwargs)
+        built = ckpt.get("built_size") or size
+        if (not isinstance(built, list | tuple) or len(built) != 2
+                or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_CANVAS_PIXELS
+                           for s in built)):
+            raise ParamartError(f"its built_size {built!r} is not two whole numbers of pixels")
+        expected = _expected_state(cls, tuple(size), kwargs, tuple(built))
     except ParamartError as exc:
         raise ParamartError(f"{where}: {exc}") from None
     except Exception as exc:

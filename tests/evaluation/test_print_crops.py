@@ -96,3 +96,15 @@ def test_a_print_stage_that_cannot_run_is_refused_before_the_model_loads(overrid
     cfg = paramart.compose([*BASE, *overrides])
     with pytest.raises(ParamartError, match=key.replace("=", "=").replace("[", r"\[")):
         check(cfg)
+
+
+def test_a_coarse_to_fine_field_reloads_from_its_checkpoint(tmp_path):
+    """A hash grid's tables have the shapes of the first stage's canvas (its aspect rounded at
+    16 px), not the last one's: the checkpoint says so (built_size), paramart-render rebuilds it."""
+    from paramart.runner.checkpoint import param_from_checkpoint
+
+    result = paramart.run(paramart.compose([*PRINT, "schedule=multiscale", "print.steps=1"]), tmp_path / "run")
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert ckpt["built_size"] != ckpt["size"]
+    again = param_from_checkpoint(tmp_path / "run")
+    assert torch.allclose(again.render(), result.param.render(), atol=1e-5)
