@@ -97,6 +97,16 @@ class HashGridConfig(ParamConfig):
 register("hashgrid", HashGridConfig)
 
 
+def feature_mlp(fan_in: int, depth: int, width: int) -> nn.Sequential:
+    """The tiny MLP after a hash encoding: ``depth`` hidden ReLU layers of ``width`` units from
+    ``fan_in`` features (levels x features per level) to 3 RGB logits."""
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        fan_in = width
+    return nn.Sequential(*layers, nn.Linear(fan_in, 3))
+
+
 def level_cells(coarsest: int, finest: int, levels: int) -> list[int]:
     """Cells across the longer side at each level: geometric from ``coarsest`` to ``finest``."""
     if levels == 1:
@@ -140,12 +150,7 @@ class HashGrid(CoordinateParameterization):
             self.dense.append(vertices <= entries)
             tables.append(torch.empty(min(vertices, entries), features).uniform_(-init_scale, init_scale))
         self.tables = nn.ParameterList(tables)
-        layers: list[nn.Module] = []
-        fan_in = levels * features
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), nn.ReLU()]
-            fan_in = width
-        self.mlp = nn.Sequential(*layers, nn.Linear(fan_in, 3))
+        self.mlp = feature_mlp(levels * features, depth, width)
         self.register_buffer("color", color_matrix(decorrelate), persistent=False)
 
     def _index(self, level: int, iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:

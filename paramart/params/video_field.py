@@ -26,7 +26,7 @@ from torch import nn
 from paramart.errors import ParamartError
 from paramart.params.color import color_matrix, to_rgb
 from paramart.params.coordinates import extent, pixel_coords
-from paramart.params.hashgrid import level_cells
+from paramart.params.hashgrid import feature_mlp, level_cells
 
 #: the spatial hash's primes for (x, y, t) (Teschner et al. 2003, as in Instant-NGP)
 PRIMES = (1, 2654435761, 805459861)
@@ -73,12 +73,7 @@ class VideoField(nn.Module):
             self.dense.append(dense)
             shot_tables.append(nn.ParameterList(tables))
         self.tables = nn.ModuleList(shot_tables)
-        layers: list[nn.Module] = []
-        fan_in = levels * features
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), nn.ReLU()]
-            fan_in = width
-        self.mlp = nn.Sequential(*layers, nn.Linear(fan_in, 3))
+        self.mlp = feature_mlp(levels * features, depth, width)
         self.register_buffer("color", color_matrix(decorrelate), persistent=False)
 
     def _index(self, shot: int, level: int, it, iy, ix) -> torch.Tensor:
