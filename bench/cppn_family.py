@@ -52,12 +52,15 @@ VARIANTS = {
     "fft": ("fft", (), 0.05, 0.05, False, "`param=fft`: the global spectrum alone (1/f, decorrelated colour)"),
     "cppn": ("cppn", (), 0.002, 0.01, True, "`param=cppn`: 128 Fourier features, sigma 10, pre-fit"),
     "fourier_cppn": ("fourier_cppn", (), 0.005, 0.005, False,
-                     "`param=fourier_cppn`, the new default: the local IDFT (K=10, colour DC, local 1/f, detail "
+                     "`param=fourier_cppn`, the default: the local IDFT (K=10, colour DC, local 1/f^2, detail "
                      "0.3, network on a 4 px lattice) added to a global spectrum that starts as the photo"),
+    "fourier_cppn spectral_decay=1": ("fourier_cppn", ("param.spectral_decay=1",), 0.005, 0.005, False,
+                                      "the same, local frequency f scaled 1/f (the default until the 256 px "
+                                      "runs)"),
     "fourier_cppn detail=1": ("fourier_cppn", ("param.detail=1.0",), 0.005, 0.005, False,
                               "the same, the local non-DC coefficients unscaled"),
-    "fourier_cppn spectral_decay=2": ("fourier_cppn", ("param.spectral_decay=2",), 0.005, 0.005, False,
-                                      "the same, local frequency f scaled 1/f^2"),
+    "fourier_cppn detail=0.1": ("fourier_cppn", ("param.detail=0.1",), 0.005, 0.005, False,
+                                "the same, the local non-DC coefficients scaled 0.1"),
     "fourier_cppn fourier_features=128": ("fourier_cppn", ("param.fourier_features=128",), 0.005, 0.005, False,
                                           "the same with 128 Fourier features of (x, y)"),
     "fourier_cppn_prefit": ("fourier_cppn", ("param.base=false", "param.fourier_features=128", "param.lattice=1",
@@ -108,12 +111,24 @@ def one_run(objective: str, variant: str, size: int, seconds: float, extra=()) -
                 cpu=time.process_time() - c0, load=load, png=str(out / "final.png"))
 
 
+def checkerboard(png: str | Path) -> float:
+    """The amplitude of the 2-px checkerboard (the highest diagonal frequency) in a saved image:
+    the mean over pixels and RGB of ``|a - b - c + d| / 4`` for each 2x2 block ``[[a, b], [c, d]]``,
+    values in [0, 1]. The grain a spectral parameterization leaves at its Nyquist frequency, which
+    the Gram judge rewards: the cat photo at 256 px has 0.006, The Starry Night at 256 px 0.016 (Lanczos)."""
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(png).convert("RGB"), dtype=np.float64) / 255.0
+    return float(np.abs(a[:-1, :-1] - a[1:, :-1] - a[:-1, 1:] + a[1:, 1:]).mean() / 4)
+
+
 def judge(row: dict, judges: dict) -> dict:
     key = (row["objective"], row["size"])
     if key not in judges:
         judges[key] = GatysScore(str(CONTENT), str(STYLES[row["objective"]]), style_size=row["size"])
     score = judges[key](row["png"])
-    return {**row, "style": score["style"], "content": score["content"]}
+    return {**row, "style": score["style"], "content": score["content"], "checker": checkerboard(row["png"])}
 
 
 def _table(rows: list[dict], objective: str) -> list[str]:
@@ -123,6 +138,7 @@ def _table(rows: list[dict], objective: str) -> list[str]:
     ref, transfer = mine["pixel"], objective == "transfer"
     head = "| param | what | steps | CPU-s | wall-s | load | style | × pixel |"
     head += " content | × pixel |" if transfer else ""
+    head += " 2-px checker |"
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for name in [v for v in VARIANTS if v in mine]:
         r = mine[name]
@@ -131,6 +147,7 @@ def _table(rows: list[dict], objective: str) -> list[str]:
                  f"{r['style']:.3g}", f"**{r['style'] / ref['style']:.2f}**"]
         if transfer:
             cells += [f"{r['content']:.3g}", f"**{r['content'] / ref['content']:.2f}**"]
+        cells.append(f"{r['checker']:.3f}" if "checker" in r else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -140,16 +157,21 @@ def write_report(log: Path, doc: Path) -> None:
     about = (__doc__ or "").split("\n\n")[1].strip().replace("``", "`")
     about = about.replace(":class:`paramart.model.judge.GatysScore`", "`paramart.model.judge.GatysScore`")
     parts = [HEADING, "", about, "",
-             "Reproduce: `nice -n 10 python bench/cppn_family.py --size 256 --seconds 60 --variants "
-             "'pixel,fft,cppn,fourier_cppn,fourier_cppn detail=1,"
-             "fourier_cppn_prefit,fourier_cppn_faithful' --texture-variants 'pixel,fft,cppn,"
-"fourier_cppn,fourier_cppn_faithful'` (raw rows: "
-             "`bench/results/cppn_family.jsonl`; run folders in `outputs/bench_cppn_family/`; the rows before "
-             "the global spectrum: `bench/results/cppn_family_before.jsonl`). Adam learning rates (transfer / "
-             "texture): pixel 0.03, fft 0.05, cppn 0.002 / 0.01, the new fourier_cppn and its variants 0.005, "
-             "the previous one 0.001 / 0.005, fourier_cppn_faithful 0.005. CPU: AMD EPYC "
-             "(AVX512-BF16), 2 cores shared with other agents; the load "
-             "column is the 1-minute load average when the run started.", ""]
+             "Reproduce (the 256 px tables): `OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/cppn_family.py --size "
+             "256 --seconds 90 --variants 'pixel,fft,cppn,fourier_cppn,fourier_cppn spectral_decay=1,fourier_cppn "
+             "detail=0.1,fourier_cppn_faithful' --texture-variants 'pixel,fft,cppn,fourier_cppn,fourier_cppn "
+             "spectral_decay=1,fourier_cppn detail=0.1,fourier_cppn_faithful' --sheet docs/cppn_family_256_90s.png` "
+             "(the rows were made on 2026-11-30 in three invocations of it with fewer variants each, one after "
+             "another; the `spectral_decay=1` rows ran as `fourier_cppn` while that was its default, see the notes "
+             "below). Raw rows: `bench/results/cppn_family.jsonl`; run folders in `outputs/bench_cppn_family/`; "
+             "the rows before the global spectrum: `bench/results/cppn_family_before.jsonl`. Adam learning rates "
+             "(transfer / texture): pixel 0.03, fft 0.05, cppn 0.002 / 0.01, fourier_cppn and its variants 0.005, "
+             "the previous one (pre-fitted) 0.001 / 0.005, fourier_cppn_faithful 0.005. CPU: `lscpu`: AMD EPYC "
+             "(Zen 4; flags avx512f, avx512_bf16, avx512_vnni, ...), 2 cores shared with another agent's timed "
+             "jobs; each run on one thread (`OMP_NUM_THREADS=1`), so its CPU-s are about its wall-s; the load "
+             "column is the 1-minute load average when the run started. The 2-px checker column is "
+             "`checkerboard(final.png)`: the grain a spectral parameterization leaves at its Nyquist frequency "
+             "(the cat photo at 256 px: 0.006, The Starry Night: 0.016).", ""]
     for size, seconds in dict.fromkeys((r["size"], r["seconds"]) for r in rows):
         group = [r for r in rows if (r["size"], r["seconds"]) == (size, seconds)]
         for objective, title in (("transfer", "Style transfer: the cat photo in The Starry Night's style"),
@@ -164,8 +186,10 @@ def write_report(log: Path, doc: Path) -> None:
 
 
 def contact_sheet(log: Path, path: Path, size: int, seconds: float) -> None:
-    """One row per objective of the runs' ``final.png`` in VARIANTS order, each captioned with
-    its name and judged style (and content) relative to pixel's: what the tables say, to look at."""
+    """One row per objective of the runs' ``final.png`` in VARIANTS order, each at its own aspect
+    ratio and captioned with its name and judged style (and content) relative to pixel's: what the
+    tables say, to look at. Saved with a 256-colour palette (median cut, no dithering), which keeps
+    the committed figure under 1 MB and the 2-px grain visible."""
     from PIL import Image, ImageDraw
 
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -175,21 +199,25 @@ def contact_sheet(log: Path, path: Path, size: int, seconds: float) -> None:
         mine = {r["variant"]: r for r in rows if r["objective"] == objective}
         lines.append([mine[v] for v in VARIANTS if v in mine and Path(mine[v]["png"]).is_file()])
     lines = [line for line in lines if line]
+    images = [[Image.open(r["png"]).convert("RGB") for r in line] for line in lines]
+    heights = [max(round(size * im.height / im.width) for im in line) for line in images]
     cols, caption = max(len(line) for line in lines), 30
-    sheet = Image.new("RGB", (cols * (size + 4), len(lines) * (size + caption + 4)), "white")
+    sheet = Image.new("RGB", (cols * (size + 4), sum(h + caption + 4 for h in heights)), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, line in enumerate(lines):
+    y = 0
+    for line, ims, height in zip(lines, images, heights, strict=True):
         ref = next((r for r in line if r["variant"] == "pixel"), None)
-        for j, r in enumerate(line):
-            x, y = j * (size + 4), i * (size + caption + 4)
-            sheet.paste(Image.open(r["png"]).convert("RGB").resize((size, size)), (x, y))
+        for j, (r, im) in enumerate(zip(line, ims, strict=True)):
+            x = j * (size + 4)
+            sheet.paste(im.resize((size, round(size * im.height / im.width)), Image.LANCZOS), (x, y))
             text = r["variant"].replace("fourier_cppn", "fcppn")
             if ref:
                 text += f"\nstyle {r['style'] / ref['style']:.2f}x"
                 if r["objective"] == "transfer":
                     text += f", content {r['content'] / ref['content']:.2f}x"
-            draw.multiline_text((x + 2, y + size + 1), text, fill="black", spacing=1)
-    sheet.save(path)
+            draw.multiline_text((x + 2, y + height + 1), text, fill="black", spacing=1)
+        y += height + caption + 4
+    sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ paintings=$IMG/starry_night.jpg,$IMG/great_wave_off_kanagawa.jpg,$IMG/the_scream
 
 # 1. every parameterization on three paintings (Adam; each its own learning rate)
 # (the CPPN with 128 Fourier features and the photo pre-fit, and the Fourier-CPPN over a global
-#  spectrum that starts as the photo: the defaults since issue 23; the committed pieces 009-011
-#  are still the faithful Fourier-CPPN's meshes, not yet rebuilt with it)
+#  spectrum that starts as the photo: the defaults since issue 23; pieces 009-011)
 for p in "a pixel 0.1" "b fft 0.05" "c cppn 0.01 param.fourier_features=128" "d fourier_cppn 0.005" \
          "e hashgrid 0.01"; do
   set -- $p
