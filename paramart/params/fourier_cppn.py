@@ -58,7 +58,9 @@ learns the local, spatially varying spectrum on top. Keys, each off in the paper
 - ``spectral_decay`` p: the coefficient of local frequency f is scaled by
   ``1 / max(1, K |f|) ** p`` (cycles per K px, 1 ... K / sqrt 2), a 1/f preconditioner as in
   Mordvintsev et al.'s FFT parameterization, so fine local frequencies grow slower than coarse
-  ones; ``detail`` scales all non-DC coefficients once more;
+  ones (the default p = 2: with p = 1 the network spent itself on a canvas-wide 2-px checker at
+  256 px, which the Gram loss rewards; docs/benchmarks.md); ``detail`` scales all non-DC
+  coefficients once more;
 - ``decorrelate``: the logits through ImageNet's colour correlation, as param=fft's;
 - Fourier features of the coordinates (``fourier_features``, Tancik et al. 2020), so the
   coefficients can vary from one K-px period to the next.
