@@ -159,9 +159,9 @@ def write_report(log: Path, doc: Path) -> None:
     parts = [HEADING, "", about, "",
              "Reproduce (the 256 px tables): `OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/cppn_family.py --size "
              "256 --seconds 90 --variants 'pixel,fft,cppn,fourier_cppn,fourier_cppn spectral_decay=1,fourier_cppn "
-             "detail=0.1,fourier_cppn_faithful' --texture-variants 'pixel,fft,cppn,fourier_cppn,fourier_cppn "
-             "spectral_decay=1,fourier_cppn detail=0.1,fourier_cppn_faithful' --sheet docs/cppn_family_256_90s.png` "
-             "(the rows were made on 2026-11-30 in three invocations of it with fewer variants each, one after "
+             "detail=0.1,fourier_cppn fourier_features=128,fourier_cppn_faithful' --sheet "
+             "docs/cppn_family_256_90s.png` (the rows were made on 2026-11-30 in four invocations of it with fewer "
+             "variants each, one after "
              "another; the `spectral_decay=1` rows ran as `fourier_cppn` while that was its default, see the notes "
              "below). Raw rows: `bench/results/cppn_family.jsonl`; run folders in `outputs/bench_cppn_family/`; "
              "the rows before the global spectrum: `bench/results/cppn_family_before.jsonl`. Adam learning rates "
