@@ -22,6 +22,12 @@ level is the print itself), and is scored with
   the style. It is also what keeps the crops consistent with each other and with the canvas:
   the print downsampled is the canvas.
 
+The crops **cover** the levels: an epoch is every level's render cut into ``crop`` px tiles
+(a fresh random offset and order each epoch, from the run's seed), so every pixel of every
+level is trained once an epoch and a level is drawn as often as its area needs. Random
+placement alone leaves most of an 8192 px print unvisited after a few hundred steps (a hash
+grid's fine levels there keep their initial noise: grain up close).
+
 Unlike zoom training (:mod:`paramart.evaluation.zoom_training`), where every zoomed crop
 is compared with the *whole* painting (an 8K render becomes a painting of paintings), a
 crop here is compared with the painting at the scale it shows: strokes, not pictures.
@@ -33,7 +39,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from paramart.errors import ParamartError
 from paramart.evaluation.base import Losses, Strategy
@@ -115,21 +120,78 @@ class PrintLevel:
     objective: torch.nn.Module  #: the style terms with targets at this level (an Objective)
 
 
-class PrintCrops(Strategy):
-    """Each evaluation: ``crops`` random ``crop`` px crops, each of a random level's render
-    (uniformly), scored by that level's style terms and by ``anchor`` times the anchor (see the
-    module docstring); the terms are averaged over the crops. ``canvas`` is the (1, 3, h, w)
-    render in [0, 1] the anchor keeps (the field at the end of the canvas stages)."""
+def cover(sizes: list[tuple[int, int]], crop: int, generator: torch.Generator) -> list[tuple[int, int, int]]:
+    """One epoch of crops that covers every level: (level index, top, left) of ``crop`` px tiles
+    of each (height, width) in ``sizes``, all levels' tiles in a random order. Along a side of
+    ``n`` px a level has ``n // crop + 1`` tiles (one when ``n <= crop``), ``crop`` apart from a
+    random offset of up to their slack, the first and last clamped into the render: every pixel
+    is covered, the seams move from epoch to epoch, and every epoch has as many tiles."""
 
-    def __init__(self, levels: list[PrintLevel], canvas: torch.Tensor, crop: int, crops: int, anchor: float):
+    def starts(n: int, c: int) -> list[int]:
+        if n <= c:
+            return [0]
+        count = n // c + 1
+        shift = int(torch.randint(0, count * c - n + 1, (1,), generator=generator))
+        return [min(max(0, k * c - shift), n - c) for k in range(count)]
+
+    tiles = []
+    for index, (h, w) in enumerate(sizes):
+        ch, cw = min(crop, h), min(crop, w)
+        tiles += [(index, top, left) for top in starts(h, ch) for left in starts(w, cw)]
+    order = torch.randperm(len(tiles), generator=generator).tolist()
+    return [tiles[k] for k in order]
+
+
+def footprints(start: int, length: int, scale: float) -> tuple[torch.Tensor | None, int, int]:
+    """The canvas pixels ``k0 .. k1 - 1`` whose footprints lie wholly in render pixels ``start ..
+    start + length - 1`` along one axis (``scale`` canvas px per render px, at most 1), and the
+    (k1 - k0, length) matrix that averages the render over each footprint: row k weights render
+    pixel j by the share of it inside canvas pixel k0 + k, times ``scale`` (each row sums to 1).
+    (None, 0, 0) when no footprint fits."""
+    k0, k1 = math.ceil(start * scale - 1e-6), math.floor((start + length) * scale + 1e-6)
+    if k1 <= k0:
+        return None, 0, 0
+    edges = torch.arange(start, start + length + 1, dtype=torch.float64)  # render pixels' edges
+    lo = torch.arange(k0, k1, dtype=torch.float64)[:, None] / scale  # footprints' edges, render px
+    overlap = (torch.minimum(edges[None, 1:], lo + 1 / scale) - torch.maximum(edges[None, :-1], lo)).clamp(min=0)
+    return (overlap * scale).float(), k0, k1
+
+
+class PrintCrops(Strategy):
+    """Each evaluation: the next ``crops`` crops of the epoch (:func:`cover`; ``crop`` px, each of
+    one level's render), scored by that level's style terms and by ``anchor`` times the anchor
+    (see the module docstring); the terms are averaged over the crops. ``canvas`` is the (1, 3,
+    h, w) render in [0, 1] the anchor keeps (the field at the end of the canvas stages). The
+    epochs follow from ``seed`` alone and ``drawn`` counts the crops already taken, so a resumed
+    print stage (``drawn`` = its steps done x ``crops``) draws what an unstopped one would."""
+
+    def __init__(self, levels: list[PrintLevel], canvas: torch.Tensor, crop: int, crops: int, anchor: float,
+                 seed: int = 0, drawn: int = 0):
         self.levels = list(levels)
         self.canvas = canvas.detach()
         self.crop, self.crops, self.anchor = int(crop), int(crops), float(anchor)
+        self.seed, self.drawn = int(seed), int(drawn)
+        self._epoch: tuple[int, list[tuple[int, int, int]]] | None = None
 
     @property
     def names(self) -> list[str]:
         """The style terms' names (as in the objective) and ``anchor``."""
         return [*self.levels[0].objective.names, "anchor"]
+
+    def tiles(self, epoch: int) -> list[tuple[int, int, int]]:
+        """Epoch ``epoch``'s crops (:func:`cover`), drawn from ``seed`` and ``epoch`` alone."""
+        if self._epoch is None or self._epoch[0] != epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch = (epoch, cover([level.size for level in self.levels], self.crop, generator))
+        return self._epoch[1]
+
+    def next_crop(self) -> tuple[PrintLevel, int, int, int, int]:
+        """The next crop of the epochs: its level and (top, left, height, width), px."""
+        count = len(self.tiles(0))
+        index, top, left = self.tiles(self.drawn // count)[self.drawn % count]
+        self.drawn += 1
+        level = self.levels[index]
+        return level, top, left, min(self.crop, level.size[0]), min(self.crop, level.size[1])
 
     def place(self, level: PrintLevel) -> tuple[int, int, int, int]:
         """(top, left, height, width) of a uniformly placed crop of ``level``'s render, px."""
@@ -141,37 +203,45 @@ class PrintCrops(Strategy):
 
     def anchor_loss(self, crop: torch.Tensor, size: tuple[int, int], top: int, left: int) -> torch.Tensor:
         """Mean squared difference between ``crop`` (1, 3, ch, cw) of a ``size`` render at (``top``,
-        ``left``), averaged over each canvas pixel's footprint, and the canvas sampled there."""
+        ``left``), averaged over the footprint of each canvas pixel that lies wholly inside it (the
+        exact box average, fractional render pixels weighted by their share), and those canvas
+        pixels; 0 when the crop holds no whole footprint. Only whole footprints: the average over
+        a window straddling two canvas pixels depends on where the detail sits inside them, and a
+        penalty there would flatten the very detail the style terms paint."""
         h, w = self.canvas.shape[-2:]
         ch, cw = crop.shape[-2:]
-        sy, sx = h / size[0], w / size[1]  # canvas px per render px
-        mh, mw = max(1, round(ch * sy)), max(1, round(cw * sx))
-        pooled = F.adaptive_avg_pool2d(crop, (mh, mw))
-        # the pooled cells' centres, in canvas px, then in grid_sample's [-1, 1] (align_corners=False)
-        ys = (top + (torch.arange(mh, dtype=torch.float32) + 0.5) * ch / mh) * sy
-        xs = (left + (torch.arange(mw, dtype=torch.float32) + 0.5) * cw / mw) * sx
-        grid = torch.stack(torch.meshgrid(xs / w * 2 - 1, ys / h * 2 - 1, indexing="xy"), -1)
-        target = F.grid_sample(self.canvas, grid[None].to(crop), mode="bilinear", padding_mode="border",
-                               align_corners=False)
-        return (pooled - target).pow(2).mean()
+        rows, k0, k1 = footprints(top, ch, h / size[0])
+        cols, j0, j1 = footprints(left, cw, w / size[1])
+        if rows is None or cols is None:
+            return crop.sum() * 0
+        pooled = rows.to(crop) @ crop @ cols.to(crop).T
+        return (pooled - self.canvas[..., k0:k1, j0:j1].to(crop)).pow(2).mean()
 
-    def losses(self, param) -> Losses:
-        """The crops' style terms and anchor, each averaged over the crops; autograd backward."""
+    def score(self, param, crops: list[tuple[PrintLevel, int, int, int, int]]) -> Losses:
+        """The style terms and anchor of ``crops`` ((level, top, left, height, width) each), each
+        averaged over them; autograd backward."""
         sums: dict[str, torch.Tensor] = {}
-        for _ in range(self.crops):
-            level = self.levels[int(torch.randint(0, len(self.levels), (1,)))]
-            top, left, ch, cw = self.place(level)
+        for level, top, left, ch, cw in crops:
             crop = param.region(level.size, top, left, ch, cw)
             terms = dict(level.objective(crop))
             terms["anchor"] = self.anchor * self.anchor_loss(crop, level.size, top, left)
             for name, value in terms.items():
-                sums[name] = value / self.crops if name not in sums else sums[name] + value / self.crops
+                sums[name] = value / len(crops) if name not in sums else sums[name] + value / len(crops)
         total = sum(sums.values())
         return Losses(sums, total, total.backward)
 
+    def losses(self, param) -> Losses:
+        """The next ``crops`` crops of the epochs (:meth:`next_crop`), scored (:meth:`score`)."""
+        return self.score(param, [self.next_crop() for _ in range(self.crops)])
+
     def measure_losses(self, param) -> Losses:
-        """:meth:`losses` on crops drawn with a fixed seed (:data:`MEASURE_SEED`), the run's random
-        state left as it was: the saved field's loss is the same however often it is measured."""
+        """:meth:`score` of ``crops`` uniformly placed crops of uniformly drawn levels, drawn with a
+        fixed seed (:data:`MEASURE_SEED`), the run's random state and the epochs left as they
+        were: the saved field's loss is the same however often it is measured."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(MEASURE_SEED)
-            return self.losses(param)
+            crops = []
+            for _ in range(self.crops):
+                level = self.levels[int(torch.randint(0, len(self.levels), (1,)))]
+                crops.append((level, *self.place(level)))
+            return self.score(param, crops)

@@ -56,10 +56,11 @@ def print_levels(plan: Plan, vgg: VGG19, stage: Stage) -> list[PrintLevel]:
 
 
 def build_print(plan: Plan, vgg: VGG19, stage: Stage, param: Parameterization,
-                saved: torch.Tensor | None = None) -> PrintCrops:
+                saved: torch.Tensor | None = None, done: int = 0) -> PrintCrops:
     """The print stage's evaluation for ``param`` after the last canvas ``stage``: its levels, and
     the anchor: ``saved`` (a resumed print stage's, from its checkpoint's :data:`ANCHOR`) or the
-    canvas ``param`` renders now. Raises :class:`ParamartError` for a saved anchor that is not a
+    canvas ``param`` renders now; ``done`` print steps already taken (a resumed run's), so its
+    crops go on where they stopped. Raises :class:`ParamartError` for a saved anchor that is not a
     finite (1, 3, H, W) image of the stage's size in [0, 1]."""
     if saved is None:
         with torch.no_grad():
@@ -71,4 +72,5 @@ def build_print(plan: Plan, vgg: VGG19, stage: Stage, param: Parameterization,
             raise ParamartError(f"resume={plan.cfg.resume}: its {ANCHOR} is not a {stage.size[1]}x{stage.size[0]} "
                                 "image in [0, 1]; the checkpoint is damaged")
     p = plan.cfg.print
-    return PrintCrops(print_levels(plan, vgg, stage), canvas.to(plan.device), p.crop, p.crops, p.anchor)
+    return PrintCrops(print_levels(plan, vgg, stage), canvas.to(plan.device), p.crop, p.crops, p.anchor,
+                      plan.cfg.seed, done * p.crops)

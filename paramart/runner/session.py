@@ -110,7 +110,8 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         # the canvas the print is anchored to: the field as the canvas stages left it (a resumed
         # print stage's own, from its checkpoint)
         saved = plan.resume.checkpoint.get(ANCHOR) if plan.resume is not None else None
-        evaluation = build_print(plan, vgg, stage, run.param, saved)
+        done = max(0, run.done - sum(steps for _, steps in plan.schedule))  # print steps a resumed run took
+        evaluation = build_print(plan, vgg, stage, run.param, saved, done)
         run.state.extra[ANCHOR] = evaluation.canvas.cpu()
         run.stage(stage, evaluation, cfg.print.steps, optimizer_factory(cfg.optim), out, None)
     return run.finish()

@@ -121,7 +121,7 @@ class FieldRunner:
         if p.init == "none" or int(p.prefit.steps) == 0:
             return
         frames = [(s, i) for s, (_, n) in enumerate(self.shots) for i in range(n)]
-        optimizer = torch.optim.Adam(field.parameters(), lr=float(p.prefit.lr))
+        optimizer = torch.optim.Adam(field.parameters(), lr=float(p.prefit.lr), fused=True)
         end = None if p.prefit.seconds is None else time.perf_counter() + float(p.prefit.seconds)
         for _ in range(int(p.prefit.steps)):
             s, i = random.choice(frames)

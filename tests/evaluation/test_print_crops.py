@@ -12,7 +12,7 @@ from PIL import Image
 import paramart
 from paramart.api import check
 from paramart.errors import ParamartError
-from paramart.evaluation.print_crops import PrintCrops, geometric
+from paramart.evaluation.print_crops import PrintCrops, PrintLevel, cover, geometric
 
 #: a tiny field_print: a 64 px canvas, a 160 px print, 32 px crops, a small hash grid
 BASE = ["experiment=field_print", "size=64", "steps=3", "schedule=single", "print.size=160", "print.crop=32",
@@ -62,14 +62,43 @@ def test_a_resumed_print_stage_ends_where_an_unstopped_run_does(tmp_path):
     assert [float(r["total"]) for r in two] == pytest.approx([float(r["total"]) for r in one], rel=1e-4)
 
 
-def test_the_anchor_is_zero_for_a_print_whose_average_is_the_canvas():
+def test_the_anchor_is_zero_for_a_print_whose_average_is_the_canvas_whatever_its_detail():
     torch.manual_seed(0)
     canvas = torch.rand(1, 3, 8, 12)
-    big = F.interpolate(canvas, scale_factor=4, mode="nearest")  # a 32x48 print whose 4x4 averages are the canvas
+    # a 32x48 print whose 4x4 footprints average to the canvas, with strong detail inside each
+    detail = torch.randn(1, 3, 32, 48)
+    detail -= F.interpolate(F.avg_pool2d(detail, 4), scale_factor=4, mode="nearest")
+    big = F.interpolate(canvas, scale_factor=4, mode="nearest") + detail
     crops = PrintCrops([], canvas, 16, 1, 1.0)
-    aligned = crops.anchor_loss(big[..., 8:24, 16:32], (32, 48), 8, 16)
+    for top, left in ((8, 16), (3, 5), (13, 30)):  # aligned to the footprints or not
+        assert float(crops.anchor_loss(big[..., top:top + 16, left:left + 16], (32, 48), top, left)) < 1e-10
     shifted = crops.anchor_loss(big[..., 8:24, 20:36], (32, 48), 8, 16)  # placed one canvas px off
-    assert float(aligned) < 1e-10 and float(shifted) > 1e-2
+    assert float(shifted) > 1e-2
+
+
+def test_an_epoch_of_crops_covers_every_pixel_of_every_level_and_follows_from_the_seed():
+    sizes = [(40, 70), (100, 150)]
+    levels = [PrintLevel(size, 0, None) for size in sizes]
+    crops = PrintCrops(levels, torch.zeros(1, 3, 8, 8), 32, 3, 1.0, seed=5)
+    epoch = len(crops.tiles(0))
+    # each level is drawn as often as its area needs: (h // 32 + 1) x (w // 32 + 1) tiles, every epoch
+    for e in range(6):
+        small, big = (sum(1 for t in crops.tiles(e) if t[0] == k) for k in (0, 1))
+        assert (small, big) == (2 * 3, 4 * 5)
+    for _epoch in range(3):
+        seen = [torch.zeros(size, dtype=torch.bool) for size in sizes]
+        for _ in range(epoch):
+            level, top, left, h, w = crops.next_crop()
+            seen[levels.index(level)][top:top + h, left:left + w] = True
+        assert all(bool(s.all()) for s in seen)  # every pixel of every level, once an epoch
+    assert crops.tiles(0) != crops.tiles(1)  # each epoch is shifted and shuffled afresh
+    # a resumed stage (drawn = crops already taken) draws what an unstopped one does
+    again = PrintCrops(levels, torch.zeros(1, 3, 8, 8), 32, 3, 1.0, seed=5, drawn=epoch + 7)
+    fresh = PrintCrops(levels, torch.zeros(1, 3, 8, 8), 32, 3, 1.0, seed=5)
+    for _ in range(epoch + 7):
+        fresh.next_crop()
+    assert [again.next_crop() for _ in range(9)] == [fresh.next_crop() for _ in range(9)]
+    assert cover(sizes, 32, torch.Generator().manual_seed(0)) == cover(sizes, 32, torch.Generator().manual_seed(0))
 
 
 def test_levels_run_geometrically_from_the_canvas_to_the_print():
