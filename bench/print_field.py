@@ -175,14 +175,24 @@ def judge_all(a) -> None:
     results = json.loads((out / "runs.json").read_text())
     style_side = a.style_size or max(Image.open(a.style).size)
     judge = Judge(None if a.content == "none" else a.content, a.style, a.size, style_side)
-    rows = {"painting (floor)": {**judge.close(judge.painting), "image": a.style}}
     canvas_png = next((r["canvas"] for r in results.values() if r.get("canvas")), None)
     canvas = judge.to_tensor(load_image(canvas_png))
     canvas_size = tuple(canvas.shape[-2:])
-    rows["canvas (final.png)"] = {**judge.far_view(canvas, canvas_size), "image": canvas_png}
+    if a.only:  # the other rows as an earlier judge left them
+        rows = json.loads((out / "judged.json").read_text())
+    else:
+        rows = {"painting (floor)": {**judge.close(judge.painting), "image": a.style}}
+        rows["canvas (final.png)"] = {**judge.far_view(canvas, canvas_size), "image": canvas_png}
+    own = {}  # each run's own canvas's far view: the ratio of its far view is to that
     for name, r in results.items():
+        if a.only and name not in a.only:
+            continue
         image = judge.to_tensor(load_image(r["image"]))
         rows[name] = {**r, **judge.far_view(image, canvas_size), **judge.close(image)}
+        if r.get("canvas"):
+            if r["canvas"] not in own:
+                own[r["canvas"]] = judge.far_view(judge.to_tensor(load_image(r["canvas"])), canvas_size)
+            rows[name]["canvas_far"] = own[r["canvas"]]
         print(name, {k: v for k, v in rows[name].items() if k.startswith(("far", "close"))}, flush=True)
     if a.pixel_crops:
         # an earlier pixel print kept only as a preview and full-resolution crops (gallery/print_4096_*):
@@ -226,15 +236,16 @@ def table(judged: dict) -> str:
     def num(v, digits=3):
         return "" if v is None else f"{v:.{digits}g}"
 
-    lines = ["| image | wall s | peak RSS MB | far content (x canvas) | far style (x canvas) | close Gram "
+    lines = ["| image | wall s | peak RSS MB | far content (x its canvas) | far style (x its canvas) | close Gram "
              "(x floor) | close SW (x floor) |", "|---|---|---|---|---|---|---|"]
     for name, r in judged.items():
         far_c, far_s = r.get("far_content"), r.get("far_style")
+        ref = r.get("canvas_far", canvas)  # the run's own canvas where it has one
         cells = [
             num(r.get("wall_s"), 4), num(r.get("peak_rss_mb"), 4),
-            "" if far_c is None else f"{num(far_c)} ({far_c / canvas['far_content']:.2f}x)" if canvas.get(
+            "" if far_c is None else f"{num(far_c)} ({far_c / ref['far_content']:.2f}x)" if ref.get(
                 "far_content") else num(far_c),
-            "" if far_s is None else f"{num(far_s)} ({far_s / canvas['far_style']:.2f}x)",
+            "" if far_s is None else f"{num(far_s)} ({far_s / ref['far_style']:.2f}x)",
             "" if "close_gram" not in r else f"{num(r['close_gram'])} ({r['close_gram'] / floor['close_gram']:.2f}x)",
             "" if "close_sw" not in r else f"{num(r['close_sw'])} ({r['close_sw'] / floor['close_sw']:.2f}x)",
         ]
@@ -262,6 +273,7 @@ def main() -> None:
     ap.add_argument("--pixel-preview", default="", help="judge: that print's preview, for the far view")
     ap.add_argument("--pixel-wall", type=float, default=None, help="judge: that print's wall seconds")
     ap.add_argument("--pixel-rss", type=float, default=None, help="judge: that print's peak RSS, MB")
+    ap.add_argument("--only", nargs="*", default=[], help="judge: only these rows (the rest from judged.json)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--gallery", default=str(REPO / "gallery"), help="gallery: where the files go")
     ap.add_argument("--gallery-name", default="field_print_starry_night_cat")
