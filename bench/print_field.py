@@ -92,7 +92,9 @@ def run_all(a) -> None:
             w, h = canvas.size
             path = out / f"bicubic_{p}.png"
             canvas.resize((round(w * p / max(w, h)), round(h * p / max(w, h))), Image.BICUBIC).save(path)
+            # its far view is against the final.png it enlarges (judge: "canvas_far")
             results[f"bicubic@{p}"] = {"image": str(path), "canvas": str(first / "final.png"), "print": p,
+                                       "enlarges": True,
                                        "wall_s": None, "peak_rss_mb": None}
     if "zoom" not in a.skip:
         run = out / "zoom"
@@ -165,6 +167,23 @@ class Judge:
         return {"far_style": score["style"], "far_content": score["content"] if self.content else None}
 
 
+def canvas_run(final_png: str, judge):
+    """The canvas run's image a print's far view is compared with: the canvas as the canvas
+    stages left it (the checkpoint's ``print_anchor``, what the print is anchored to), or
+    ``final_png`` where there is none. A print run's own ``final.png`` is the field at canvas
+    size *after* the print stage, which the print stage has changed too."""
+    import torch
+
+    checkpoint = Path(final_png).with_name("checkpoint.pt")
+    if checkpoint.exists():
+        anchor = torch.load(checkpoint, weights_only=True, map_location="cpu").get("print_anchor")
+        if anchor is not None:
+            return anchor.float()
+    from paramart.io.images import load_image
+
+    return judge.to_tensor(load_image(final_png))
+
+
 def judge_all(a) -> None:
     from PIL import Image
 
@@ -183,6 +202,8 @@ def judge_all(a) -> None:
     else:
         rows = {"painting (floor)": {**judge.close(judge.painting), "image": a.style}}
         rows["canvas (final.png)"] = {**judge.far_view(canvas, canvas_size), "image": canvas_png}
+        rows["canvas run (print_anchor)"] = {**judge.far_view(canvas_run(canvas_png, judge), canvas_size),
+                                             "image": canvas_png.replace("final.png", "checkpoint.pt")}
     own = {}  # each run's own canvas's far view: the ratio of its far view is to that
     for name, r in results.items():
         if a.only and name not in a.only:
@@ -191,8 +212,10 @@ def judge_all(a) -> None:
         rows[name] = {**r, **judge.far_view(image, canvas_size), **judge.close(image)}
         if r.get("canvas"):
             if r["canvas"] not in own:
-                own[r["canvas"]] = judge.far_view(judge.to_tensor(load_image(r["canvas"])), canvas_size)
+                own[r["canvas"]] = judge.far_view(canvas_run(r["canvas"], judge), canvas_size)
             rows[name]["canvas_far"] = own[r["canvas"]]
+            if r.get("enlarges"):  # an enlargement of final.png: against final.png
+                rows[name]["canvas_far"] = judge.far_view(judge.to_tensor(load_image(r["canvas"])), canvas_size)
         print(name, {k: v for k, v in rows[name].items() if k.startswith(("far", "close"))}, flush=True)
     if a.pixel_crops:
         # an earlier pixel print kept only as a preview and full-resolution crops (gallery/print_4096_*):
@@ -223,7 +246,7 @@ def gallery(a) -> None:
     for fx, fy in ((0.35, 0.4), (0.6, 0.55), (0.15, 0.8)):  # an eye, the nose, the fur (the cat photo)
         x, y = round(fx * w) - 256, round(fy * h) - 256
         image.crop((x, y, x + 512, y + 512)).save(dest / f"{name}_crop512_at_{x + 256}_{y + 256}.png")
-    subprocess.run([exe("paramart-render"), f"run={run}", "width=480", f"zoom.to={a.zoom_to}", "zoom.frames=48",
+    subprocess.run([exe("paramart-render"), f"run={run}", "width=480", f"zoom.to={a.zoom_to}", "zoom.frames=24",
                     "zoom.fps=12", "zoom.center=[0.35,0.4]", f"out={dest / f'{name}_zoom.gif'}", "overwrite=true"],
                    check=True)
 

@@ -28,8 +28,8 @@ from PIL import Image
 from paramart.config import store_schemas
 from paramart.errors import ParamartError
 from paramart.io.claim import claim
-from paramart.io.images import to_pil, to_tensor
-from paramart.io.runfolder import PRINT
+from paramart.io.images import save_image, to_pil, to_tensor
+from paramart.io.runfolder import CANVAS, PRINT
 from paramart.io.video import is_video
 from paramart.model.vgg import VGG19
 from paramart.outputs.drawing import write_print
@@ -140,6 +140,8 @@ def run(
             timelapse.write()
         if plan.print_size is not None:
             write_print(outcome.param, plan.print_size, out / PRINT)
+            if outcome.canvas is not None:  # the canvas run's image, before the print stage changed the field
+                save_image(outcome.canvas, out / CANVAS)
         finish_run_dir(out, plan, outcome.history, precision=vgg.precision)
     return Result(image=outcome.image, history=outcome.history, param=outcome.param, out_dir=out)
 

@@ -19,8 +19,9 @@ level is the print itself), and is scored with
   ``print.anchor``). The photo has no detail beyond its own pixels, so a content term on the
   crop would pull it towards an enlarged, blurred photo; the anchor constrains only what the
   photo (through the canvas) does know, the print's low frequencies, and leaves the detail to
-  the style. It is also what keeps the crops consistent with each other and with the canvas:
-  the print downsampled is the canvas.
+  the style. It is also what keeps the crops consistent with each other and with the canvas.
+  It is a penalty: the print downsampled stays near the canvas, not equal to it (the style
+  terms of the coarse levels pull on the same pixels; docs/benchmarks.md measures how far).
 
 The crops **cover** the levels: an epoch is every level's render cut into ``crop`` px tiles
 (a fresh random offset and order each epoch, from the run's seed), so every pixel of every

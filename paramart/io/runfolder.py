@@ -9,6 +9,8 @@ resume, the preview server, the gallery and the sweep report.
 FINAL = "final.png"
 #: a coordinate image's print (print.size), rendered from the field after the print stage
 PRINT = "print.png"
+#: a print run's canvas as the canvas stages left it (the image print.png is anchored to)
+CANVAS = "canvas.png"
 #: the parameterization's config and learned state, optimiser and RNG state, the step
 CHECKPOINT = "checkpoint.pt"
 #: a row per logged step: step, total, one column per active term, seconds

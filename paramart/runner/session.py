@@ -38,6 +38,9 @@ class Outcome:
     image: torch.Tensor  #: the finished canvas, colour-finished, on the CPU
     history: History  #: every logged step of every stage, steps and evaluations counted
     param: Parameterization  #: the trained parameterization, at the last stage's size
+    #: a print run's canvas as the canvas stages left it (what the print is anchored to), (1, 3, H, W)
+    #: in [0, 1] on the CPU; None without a print stage
+    canvas: torch.Tensor | None = None
 
 
 def rescale(param: Parameterization, size: tuple[int, int]) -> None:
@@ -88,7 +91,9 @@ class StageHooks:
 
 def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Observer] = ()) -> Outcome:
     """Optimise through every stage of ``plan``, then the print stage when ``print.size`` is set
-    (:mod:`paramart.runner.print_stage`); the last canvas stage's canvas is the result."""
+    (:mod:`paramart.runner.print_stage`). The result is the field rendered at the last canvas
+    stage's size at the end (after a print stage, which changes it too); a print run's
+    :attr:`Outcome.canvas` is the canvas as the canvas stages left it."""
     cfg = plan.cfg
     color = ColorPreservation(cfg.preserve_color, plan.content is not None)
     warp = RandomWarp(cfg.transforms.jitter, cfg.transforms.scale, cfg.transforms.rotate)
@@ -192,4 +197,4 @@ class _Run:
                 o.on_log(final)
         image = self.hooks.frame(self.done, final=True)
         state.finish(image)
-        return Outcome(image, self.history, self.param)
+        return Outcome(image, self.history, self.param, state.extra.get(ANCHOR))

@@ -38,6 +38,10 @@ def test_a_field_print_run_writes_print_png_at_print_size_and_logs_the_anchor(tm
     assert all(float(r["anchor"]) > 0 and float(r["content"]) == 0 for r in rows[3:])
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 6 and tuple(ckpt["print_anchor"].shape) == (1, 3, final.size[1], final.size[0])
+    # canvas.png is the canvas run's image the print is anchored to (final.png is the field after the print stage)
+    canvas = torch.tensor(list(Image.open(out / "canvas.png").getdata()), dtype=torch.float32) / 255
+    anchor = ckpt["print_anchor"][0].permute(1, 2, 0).reshape(-1, 3).float()
+    assert (canvas - anchor).abs().max() <= 1 / 255 + 1e-6
     # print.png is the learned field at print size: its downsampled view is the canvas (the anchor)
     small = printed.resize(final.size, Image.BOX)
     diff = (torch.tensor(list(small.getdata()), dtype=torch.float32)
