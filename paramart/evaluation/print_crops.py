@@ -121,6 +121,16 @@ class PrintLevel:
     objective: torch.nn.Module  #: the style terms with targets at this level (an Objective)
 
 
+def tiles_along(n: int, crop: int) -> int:
+    """Tiles of ``crop`` px along a side of ``n`` px in an epoch of :func:`cover`."""
+    return 1 if n <= crop else n // crop + 1
+
+
+def epoch_length(sizes: list[tuple[int, int]], crop: int) -> int:
+    """Crops in one epoch of :func:`cover` (the same for every epoch)."""
+    return sum(tiles_along(h, crop) * tiles_along(w, crop) for h, w in sizes)
+
+
 def cover(sizes: list[tuple[int, int]], crop: int, generator: torch.Generator) -> list[tuple[int, int, int]]:
     """One epoch of crops that covers every level: (level index, top, left) of ``crop`` px tiles
     of each (height, width) in ``sizes``, all levels' tiles in a random order. Along a side of
@@ -129,9 +139,9 @@ def cover(sizes: list[tuple[int, int]], crop: int, generator: torch.Generator) -
     is covered, the seams move from epoch to epoch, and every epoch has as many tiles."""
 
     def starts(n: int, c: int) -> list[int]:
-        if n <= c:
+        count = tiles_along(n, c)
+        if count == 1:
             return [0]
-        count = n // c + 1
         shift = int(torch.randint(0, count * c - n + 1, (1,), generator=generator))
         return [min(max(0, k * c - shift), n - c) for k in range(count)]
 
@@ -173,6 +183,7 @@ class PrintCrops(Strategy):
         self.crop, self.crops, self.anchor = int(crop), int(crops), float(anchor)
         self.seed, self.drawn = int(seed), int(drawn)
         self._epoch: tuple[int, list[tuple[int, int, int]]] | None = None
+        self._length = epoch_length([level.size for level in self.levels], self.crop)
 
     @property
     def names(self) -> list[str]:
@@ -188,8 +199,7 @@ class PrintCrops(Strategy):
 
     def next_crop(self) -> tuple[PrintLevel, int, int, int, int]:
         """The next crop of the epochs: its level and (top, left, height, width), px."""
-        count = len(self.tiles(0))
-        index, top, left = self.tiles(self.drawn // count)[self.drawn % count]
+        index, top, left = self.tiles(self.drawn // self._length)[self.drawn % self._length]
         self.drawn += 1
         level = self.levels[index]
         return level, top, left, min(self.crop, level.size[0]), min(self.crop, level.size[1])

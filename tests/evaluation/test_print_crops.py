@@ -12,7 +12,7 @@ from PIL import Image
 import paramart
 from paramart.api import check
 from paramart.errors import ParamartError
-from paramart.evaluation.print_crops import PrintCrops, PrintLevel, cover, geometric
+from paramart.evaluation.print_crops import PrintCrops, PrintLevel, cover, epoch_length, geometric
 
 #: a tiny field_print: a 64 px canvas, a 160 px print, 32 px crops, a small hash grid
 BASE = ["experiment=field_print", "size=64", "steps=3", "schedule=single", "print.size=160", "print.crop=32",
@@ -89,6 +89,7 @@ def test_an_epoch_of_crops_covers_every_pixel_of_every_level_and_follows_from_th
     for e in range(6):
         small, big = (sum(1 for t in crops.tiles(e) if t[0] == k) for k in (0, 1))
         assert (small, big) == (2 * 3, 4 * 5)
+        assert len(crops.tiles(e)) == epoch_length(sizes, 32)
     for _epoch in range(3):
         seen = [torch.zeros(size, dtype=torch.bool) for size in sizes]
         for _ in range(epoch):
