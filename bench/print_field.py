@@ -88,12 +88,13 @@ def run_all(a) -> None:
         if (first / "final.png").exists() and f"bicubic@{p}" not in a.skip:
             from PIL import Image
 
-            canvas = Image.open(first / "final.png").convert("RGB")
+            source = first / "canvas.png" if (first / "canvas.png").exists() else first / "final.png"
+            canvas = Image.open(source).convert("RGB")
             w, h = canvas.size
             path = out / f"bicubic_{p}.png"
             canvas.resize((round(w * p / max(w, h)), round(h * p / max(w, h))), Image.BICUBIC).save(path)
             # its far view is against the final.png it enlarges (judge: "canvas_far")
-            results[f"bicubic@{p}"] = {"image": str(path), "canvas": str(first / "final.png"), "print": p,
+            results[f"bicubic@{p}"] = {"image": str(path), "canvas": str(source), "print": p,
                                        "enlarges": True,
                                        "wall_s": None, "peak_rss_mb": None}
     if "zoom" not in a.skip:
@@ -162,9 +163,18 @@ class Judge:
         return {"close_gram": statistics.median(grams), "close_sw": statistics.median(sws)}
 
     def far_view(self, image, canvas_size) -> dict:
-        small = self.torch.nn.functional.interpolate(image, size=canvas_size, mode="area")
-        score = self.far(small)
-        return {"far_style": score["style"], "far_content": score["content"] if self.content else None}
+        """The image averaged down to ``canvas_size``: exactly over each canvas pixel's footprint
+        (fractional print pixels weighted by their share: the area average), and by torch's
+        ``area`` interpolation (whole-pixel bins, which straddle footprints when the print is not
+        a whole multiple of the canvas: a second, harsher downsampler)."""
+        from paramart.params.anchored import box_rows
+
+        (h, w), (big_h, big_w) = canvas_size, image.shape[-2:]
+        exact = box_rows(h, big_h).to(image) @ image @ box_rows(w, big_w).to(image).T
+        bins = self.torch.nn.functional.interpolate(image, size=canvas_size, mode="area")
+        score, binned = self.far(exact), self.far(bins)
+        return {"far_style": score["style"], "far_content": score["content"] if self.content else None,
+                "far_style_bins": binned["style"], "far_content_bins": binned["content"] if self.content else None}
 
 
 def canvas_run(final_png: str, judge):
@@ -260,7 +270,8 @@ def table(judged: dict) -> str:
         return "" if v is None else f"{v:.{digits}g}"
 
     lines = ["| image | wall s | peak RSS MB | far content (x its canvas) | far style (x its canvas) | close Gram "
-             "(x floor) | close SW (x floor) |", "|---|---|---|---|---|---|---|"]
+             "(x floor) | close SW (x floor) | far style, area bins (x its canvas) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in judged.items():
         far_c, far_s = r.get("far_content"), r.get("far_style")
         ref = r.get("canvas_far", canvas)  # the run's own canvas where it has one
@@ -271,6 +282,8 @@ def table(judged: dict) -> str:
             "" if far_s is None else f"{num(far_s)} ({far_s / ref['far_style']:.2f}x)",
             "" if "close_gram" not in r else f"{num(r['close_gram'])} ({r['close_gram'] / floor['close_gram']:.2f}x)",
             "" if "close_sw" not in r else f"{num(r['close_sw'])} ({r['close_sw'] / floor['close_sw']:.2f}x)",
+            "" if r.get("far_style_bins") is None or not ref.get("far_style_bins") else
+            f"{num(r['far_style_bins'])} ({r['far_style_bins'] / ref['far_style_bins']:.2f}x)",
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

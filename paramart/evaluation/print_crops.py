@@ -20,8 +20,10 @@ level is the print itself), and is scored with
   crop would pull it towards an enlarged, blurred photo; the anchor constrains only what the
   photo (through the canvas) does know, the print's low frequencies, and leaves the detail to
   the style. It is also what keeps the crops consistent with each other and with the canvas.
-  It is a penalty: the print downsampled stays near the canvas, not equal to it (the style
-  terms of the coarse levels pull on the same pixels; docs/benchmarks.md measures how far).
+  It is a penalty: during the stage the print downsampled stays near the canvas, not equal to
+  it (the style terms of the coarse levels pull on the same pixels). After the last step the
+  field is anchored exactly (:mod:`paramart.params.anchored`: a smooth surface, one B-spline
+  coefficient per canvas pixel, makes the print's footprint averages the canvas).
 
 The crops **cover** the levels: an epoch is every level's render cut into ``crop`` px tiles
 (a fresh random offset and order each epoch, from the run's seed), so every pixel of every
@@ -43,6 +45,7 @@ import torch
 
 from paramart.errors import ParamartError
 from paramart.evaluation.base import Losses, Strategy
+from paramart.params.anchored import footprints
 
 #: the most zoom levels and crops per step a print stage takes (each level holds its own style targets)
 MAX_LEVELS, MAX_CROPS = 16, 64
@@ -151,21 +154,6 @@ def cover(sizes: list[tuple[int, int]], crop: int, generator: torch.Generator) -
         tiles += [(index, top, left) for top in starts(h, ch) for left in starts(w, cw)]
     order = torch.randperm(len(tiles), generator=generator).tolist()
     return [tiles[k] for k in order]
-
-
-def footprints(start: int, length: int, scale: float) -> tuple[torch.Tensor | None, int, int]:
-    """The canvas pixels ``k0 .. k1 - 1`` whose footprints lie wholly in render pixels ``start ..
-    start + length - 1`` along one axis (``scale`` canvas px per render px, at most 1), and the
-    (k1 - k0, length) matrix that averages the render over each footprint: row k weights render
-    pixel j by the share of it inside canvas pixel k0 + k, times ``scale`` (each row sums to 1).
-    (None, 0, 0) when no footprint fits."""
-    k0, k1 = math.ceil(start * scale - 1e-6), math.floor((start + length) * scale + 1e-6)
-    if k1 <= k0:
-        return None, 0, 0
-    edges = torch.arange(start, start + length + 1, dtype=torch.float64)  # render pixels' edges
-    lo = torch.arange(k0, k1, dtype=torch.float64)[:, None] / scale  # footprints' edges, render px
-    overlap = (torch.minimum(edges[None, 1:], lo + 1 / scale) - torch.maximum(edges[None, :-1], lo)).clamp(min=0)
-    return (overlap * scale).float(), k0, k1
 
 
 class PrintCrops(Strategy):

@@ -26,6 +26,7 @@ from paramart.errors import ParamartError
 from paramart.io.atomic import atomic_write
 from paramart.io.runfolder import CHECKPOINT
 from paramart.io.torchfile import load_pt
+from paramart.params.anchored import PRINT_SURFACE, AnchoredField
 from paramart.params.base import Parameterization, build_param, check_param_config
 
 FORMAT = 1
@@ -87,7 +88,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def param_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> Parameterization:
-    """Rebuild the parameterization of a finished run, with its learned state."""
+    """Rebuild the parameterization of a finished run, with its learned state; a finished print
+    run's field comes anchored to its canvas (:class:`paramart.params.anchored.AnchoredField`).
+    Raises :class:`ParamartError` for a damaged anchor surface."""
     if not isinstance(ckpt, dict):
         ckpt = load_checkpoint(ckpt)
     size, built = tuple(ckpt["size"]), built_size(ckpt)
@@ -98,7 +101,14 @@ def param_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> Parameterization
     if built != size:
         param.rescale(size)
     param.load_state_dict(ckpt["state"])
-    return param
+    surface = ckpt.get(PRINT_SURFACE)
+    if surface is None:
+        return param
+    if (not isinstance(surface, torch.Tensor) or tuple(surface.shape) != (3, *size) or not surface.is_floating_point()
+            or not bool(torch.isfinite(surface).all())):
+        raise ParamartError(f"checkpoint: its {PRINT_SURFACE} is not (3, {size[0]}, {size[1]}) finite numbers; "
+                            "the checkpoint is damaged")
+    return AnchoredField(param, surface.float())  # a print run's field, anchored to its canvas
 
 
 def rng_state() -> dict[str, Any]:

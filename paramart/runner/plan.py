@@ -221,7 +221,9 @@ def make_plan(cfg: DictConfig, content: ImageInput | None = None,
     if cfg.print.size is not None:
         if not style_imgs:
             raise ParamartError("print.size needs a style image: the print's crops are scored against it")
-        print_size = canvas_size(content_img, cfg.print.size)
+        # the canvas magnified (its own aspect, not the photo's, which rounding changes): the print's
+        # footprints of the canvas's pixels are then the same on both axes
+        print_size = fit_size(canvas[1], canvas[0], cfg.print.size)
         print_style = print_style_size(cfg.print.style_size, [max(s.size) for s in style_imgs], cfg.print.crop)
     if resume is not None and len(schedule) > 1 and not coordinates:
         # a coordinate field is the same at every scale; a pixel grid's checkpoint has one scale's shape

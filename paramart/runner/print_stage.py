@@ -10,7 +10,7 @@ import torch
 from paramart.errors import ParamartError
 from paramart.evaluation.print_crops import PrintCrops, PrintLevel, geometric
 from paramart.evaluation.targets import TiledTargets
-from paramart.geometry import canvas_size, fit
+from paramart.geometry import fit, fit_size
 from paramart.io.images import to_tensor
 from paramart.model.vgg import VGG19
 from paramart.objectives.objective import Objective, build_terms, term_configs, weighted_term_classes
@@ -51,7 +51,7 @@ def print_levels(plan: Plan, vgg: VGG19, stage: Stage) -> list[PrintLevel]:
         crop = (cfg.print.crop, cfg.print.crop)
         inputs = Inputs(vgg, crop, None, styles, cfg.style_blend, None, tiles)
         objective = Objective(vgg, build_terms(spec, inputs), transform)
-        levels.append(PrintLevel(canvas_size(plan.content, side), style_side, objective))
+        levels.append(PrintLevel(fit_size(stage.size[1], stage.size[0], side), style_side, objective))
     return levels
 
 

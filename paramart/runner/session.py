@@ -6,6 +6,7 @@ get immutable progress records and frames.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from paramart.io.images import resize
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
+from paramart.params.anchored import PRINT_SURFACE, anchor_field, print_average
 from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
@@ -29,6 +31,8 @@ from paramart.runner.print_stage import ANCHOR, build_print
 from paramart.runner.signals import stop_requested
 from paramart.runner.stage import Stage, build_stage
 from paramart.runner.state import RunState
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,11 +66,14 @@ class StageHooks:
     def __init__(self, state: RunState, observers: Sequence[Observer], param: Parameterization,
                  stage: Stage):
         self.state, self.observers, self.param, self.stage = state, observers, param, stage
+        #: the final frame's render when it is not ``param.render()`` (a print run: the print's far view)
+        self.final_render: torch.Tensor | None = None
 
     def frame(self, step: int, final: bool = False) -> torch.Tensor:
         """Render the canvas, colour-finished, (1, 3, H, W) in [0, 1] on the CPU; give it to every
         observer's ``on_frame`` and return it (the last stage's final frame is the saved result)."""
-        image = self.stage.finish(self.param.render())
+        render = self.final_render if final and self.final_render is not None else self.param.render()
+        image = self.stage.finish(render)
         for o in self.observers:
             o.on_frame(step, image, final)
         return image
@@ -119,6 +126,7 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         evaluation = build_print(plan, vgg, stage, run.param, saved, done)
         run.state.extra[ANCHOR] = evaluation.canvas.cpu()
         run.stage(stage, evaluation, cfg.print.steps, optimizer_factory(cfg.optim), out, None)
+        run.anchor(evaluation, plan.print_size)
     return run.finish()
 
 
@@ -185,6 +193,25 @@ class _Run:
         self.history.steps += part.steps
         self.history.evaluations += part.evaluations
         self.done += part.steps
+
+    def anchor(self, evaluation, size: tuple[int, int]) -> None:
+        """After the print stage: the field anchored to its canvas exactly for the ``size`` (height,
+        width) print (:func:`paramart.params.anchored.anchor_field`; two renders of the whole print).
+        From here the run's image is the anchored field: the finish measures its crops, ``final.png``
+        is the print averaged over the canvas's pixel footprints (its far view), ``print.png`` is its
+        render, and the checkpoint keeps the surface's coefficients (:data:`PRINT_SURFACE`)."""
+        state, field = self.state, self.param
+        with state.guard():
+            anchored = anchor_field(field, evaluation.canvas, size)
+            far = print_average(anchored, size, tuple(evaluation.canvas.shape[-2:])).float()
+        gap = float((far.to(evaluation.canvas) - evaluation.canvas).pow(2).mean().sqrt())
+        log.info("print: anchored to the canvas; the %dx%d print averaged down is %.4f RMS from it", size[1],
+                 size[0], gap)
+        state.extra[PRINT_SURFACE] = anchored.coefficients.cpu()
+        state.measure = Closure(anchored, evaluation, state.optimizer).measure
+        self.hooks.param = anchored
+        self.hooks.final_render = far.to(evaluation.canvas)
+        self.param = anchored
 
     def finish(self) -> Outcome:
         """Measure and save the result (the saved image's own loss is the log's last row)."""
