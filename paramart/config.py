@@ -9,7 +9,7 @@ a parameterization schema's key added after checkpoints were made without it, su
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -35,6 +35,18 @@ class ZoomConfig:
 
 
 @dataclass
+class PrintZoomConfig:
+    """The print stage's zoom path (``print.zoom``): what ``paramart-render zoom.to=TO`` shows past the print."""
+
+    #: magnification of the zoom animation to train for, past the print's own pixels; null = none
+    to: float | None = MISSING
+    #: width of the zoom's frames, px (``paramart-render width=``)
+    frame: int = MISSING
+    #: the point zoomed into, fractions of the width and height (``paramart-render zoom.center=``)
+    center: list[float] = MISSING
+
+
+@dataclass
 class PrintConfig:
     """The print stage of a coordinate image (:mod:`paramart.evaluation.print_crops`)."""
 
@@ -52,6 +64,8 @@ class PrintConfig:
     style_size: int | None = MISSING
     #: weight of the anchor: each crop, averaged down to the canvas's pixels, must stay the canvas
     anchor: float = MISSING
+    #: the zoom path past the print (levels of frame-size windows around ``center``)
+    zoom: PrintZoomConfig = field(default_factory=PrintZoomConfig)
 
 
 @dataclass

@@ -59,13 +59,15 @@ def geometric(start: float, end: float, count: int) -> list[int]:
     return [round(start * (end / start) ** (k / count)) for k in range(1, count + 1)]
 
 
-def check_print(p, size: int, renders_regions: bool, param_name: str, adam: bool, max_pixels: int) -> None:
+def check_print(p, size: int, renders_regions: bool, param_name: str, adam: bool, max_pixels: int,
+                finest: int | None = None) -> None:
     """Refuse a print stage that cannot run, with one line naming the key (before any model loads):
     ``p`` is the ``print`` config (``size`` None: no print stage), ``size`` the canvas's long side.
 
     Raises :class:`ParamartError` for a print no larger than the canvas or over ``max_pixels``,
     a crop smaller than 32 px or larger than the canvas, counts under 1, a negative anchor,
-    a parameterization that cannot render regions, or an optimiser other than Adam."""
+    a parameterization that cannot render regions, an optimiser other than Adam, or a zoom path
+    (``print.zoom``) with bad keys or past what the hash grid's ``finest`` level resolves."""
     if p["size"] is None:
         return
     for key, high in (("size", None), ("steps", None), ("crop", None), ("crops", MAX_CROPS), ("levels", MAX_LEVELS)):
@@ -91,6 +93,23 @@ def check_print(p, size: int, renders_regions: bool, param_name: str, adam: bool
                                    or style_size < p["crop"]):
         raise ParamartError(f"print.style_size={style_size} must be a whole number of px, at least "
                             f"print.crop={p['crop']} (a crop must not show more than the whole painting), or null")
+    zoom = p.get("zoom") or {}
+    to = zoom.get("to")
+    if to is not None:
+        if not (isinstance(to, int | float) and not isinstance(to, bool) and math.isfinite(to) and 1 <= to <= 4096):
+            raise ParamartError(f"print.zoom.to={to} must be a magnification from 1 to 4096, or null")
+        frame = zoom.get("frame")
+        if not isinstance(frame, int) or isinstance(frame, bool) or frame < p["crop"]:
+            raise ParamartError(f"print.zoom.frame={frame} must be a whole number of px, at least "
+                                f"print.crop={p['crop']}")
+        center = zoom.get("center")
+        if (not isinstance(center, list | tuple) or len(center) != 2
+                or not all(isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c <= 1 for c in center)):
+            raise ParamartError(f"print.zoom.center={center} must be two fractions of the width and height in "
+                                "[0, 1], e.g. [0.5,0.5]")
+        if finest is not None and finest < frame * to:
+            raise ParamartError(f"print.zoom.to={to:g} at {frame} px frames renders {round(frame * to)} px across; "
+                                f"param.finest={finest} resolves {finest}: raise param.finest= to at least that")
     if not renders_regions:
         raise ParamartError(f"print.size needs a coordinate parameterization that renders regions (hashgrid, "
                             f"cppn, fourier_cppn); {param_name} cannot, so use experiment=print for pixels")
@@ -122,6 +141,14 @@ class PrintLevel:
     size: tuple[int, int]  #: (height, width) of the whole render at this level, px
     style_side: int  #: the painting's long side at this level, px
     objective: torch.nn.Module  #: the style terms with targets at this level (an Objective)
+    #: (top, left, height, width) of the render the crops cover, px; None: all of it (a zoom path's
+    #: level past the print covers only the window its frames show)
+    window: tuple[int, int, int, int] | None = None
+
+    @property
+    def area(self) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of the render the crops cover, px."""
+        return self.window if self.window is not None else (0, 0, *self.size)
 
 
 def tiles_along(n: int, crop: int) -> int:
@@ -129,17 +156,23 @@ def tiles_along(n: int, crop: int) -> int:
     return 1 if n <= crop else n // crop + 1
 
 
-def epoch_length(sizes: list[tuple[int, int]], crop: int) -> int:
+def _area(a: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of an area given as (height, width) (a whole render) or as itself."""
+    return (0, 0, *a) if len(a) == 2 else tuple(a)
+
+
+def epoch_length(areas: list[tuple[int, ...]], crop: int) -> int:
     """Crops in one epoch of :func:`cover` (the same for every epoch)."""
-    return sum(tiles_along(h, crop) * tiles_along(w, crop) for h, w in sizes)
+    return sum(tiles_along(h, crop) * tiles_along(w, crop) for _, _, h, w in map(_area, areas))
 
 
-def cover(sizes: list[tuple[int, int]], crop: int, generator: torch.Generator) -> list[tuple[int, int, int]]:
+def cover(areas: list[tuple[int, ...]], crop: int, generator: torch.Generator) -> list[tuple[int, int, int]]:
     """One epoch of crops that covers every level: (level index, top, left) of ``crop`` px tiles
-    of each (height, width) in ``sizes``, all levels' tiles in a random order. Along a side of
-    ``n`` px a level has ``n // crop + 1`` tiles (one when ``n <= crop``), ``crop`` apart from a
-    random offset of up to their slack, the first and last clamped into the render: every pixel
-    is covered, the seams move from epoch to epoch, and every epoch has as many tiles."""
+    of each level's area ((height, width) of a whole render, or (top, left, height, width) of a
+    window of it), all levels' tiles in a random order. Along a side of ``n`` px an area has
+    ``n // crop + 1`` tiles (one when ``n <= crop``), ``crop`` apart from a random offset of up
+    to their slack, the first and last clamped into the area: every pixel is covered, the seams
+    move from epoch to epoch, and every epoch has as many tiles."""
 
     def starts(n: int, c: int) -> list[int]:
         count = tiles_along(n, c)
@@ -149,11 +182,37 @@ def cover(sizes: list[tuple[int, int]], crop: int, generator: torch.Generator) -
         return [min(max(0, k * c - shift), n - c) for k in range(count)]
 
     tiles = []
-    for index, (h, w) in enumerate(sizes):
+    for index, (top0, left0, h, w) in enumerate(map(_area, areas)):
         ch, cw = min(crop, h), min(crop, w)
-        tiles += [(index, top, left) for top in starts(h, ch) for left in starts(w, cw)]
+        tiles += [(index, top0 + top, left0 + left) for top in starts(h, ch) for left in starts(w, cw)]
     order = torch.randperm(len(tiles), generator=generator).tolist()
     return [tiles[k] for k in order]
+
+
+def zoom_areas(canvas: tuple[int, int], print_size: tuple[int, int], to: float, frame: int,
+               center: tuple[float, float], crop: int) -> list[tuple[tuple[int, int], tuple[int, int, int, int]]]:
+    """The zoom path's levels past the print: [(render size, window)] for a zoom animation of
+    ``frame`` px wide frames of a ``canvas`` (h, w) image magnified up to ``to`` times around
+    ``center`` (fractions of width and height), as ``paramart-render zoom.to=TO`` draws it: a frame
+    at magnification z is a window of a render ``frame x z`` px wide. Levels double from past the
+    ``print_size`` render to ``frame x to``; each window is the frame's size plus half a frame each
+    side (the frames between two levels), clamped into the render. [] when the print already
+    covers the zoom."""
+    h, w = canvas
+    end = frame * to
+    if end <= print_size[1]:
+        return []
+    count = math.ceil(math.log2(end / print_size[1]))
+    fh = max(crop, round(frame * h / w))
+    out = []
+    for k in range(1, count + 1):
+        width = round(print_size[1] * (end / print_size[1]) ** (k / count))
+        size = (max(1, round(h * width / w)), width)
+        wh, ww = min(size[0], 2 * fh), min(size[1], 2 * max(crop, frame))
+        top = min(max(0, round(center[1] * size[0] - wh / 2)), size[0] - wh)
+        left = min(max(0, round(center[0] * size[1] - ww / 2)), size[1] - ww)
+        out.append((size, (top, left, wh, ww)))
+    return out
 
 
 class PrintCrops(Strategy):
@@ -171,7 +230,7 @@ class PrintCrops(Strategy):
         self.crop, self.crops, self.anchor = int(crop), int(crops), float(anchor)
         self.seed, self.drawn = int(seed), int(drawn)
         self._epoch: tuple[int, list[tuple[int, int, int]]] | None = None
-        self._length = epoch_length([level.size for level in self.levels], self.crop)
+        self._length = epoch_length([level.area for level in self.levels], self.crop)
 
     @property
     def names(self) -> list[str]:
@@ -182,7 +241,7 @@ class PrintCrops(Strategy):
         """Epoch ``epoch``'s crops (:func:`cover`), drawn from ``seed`` and ``epoch`` alone."""
         if self._epoch is None or self._epoch[0] != epoch:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._epoch = (epoch, cover([level.size for level in self.levels], self.crop, generator))
+            self._epoch = (epoch, cover([level.area for level in self.levels], self.crop, generator))
         return self._epoch[1]
 
     def next_crop(self) -> tuple[PrintLevel, int, int, int, int]:
@@ -190,14 +249,14 @@ class PrintCrops(Strategy):
         index, top, left = self.tiles(self.drawn // self._length)[self.drawn % self._length]
         self.drawn += 1
         level = self.levels[index]
-        return level, top, left, min(self.crop, level.size[0]), min(self.crop, level.size[1])
+        return level, top, left, min(self.crop, level.area[2]), min(self.crop, level.area[3])
 
     def place(self, level: PrintLevel) -> tuple[int, int, int, int]:
-        """(top, left, height, width) of a uniformly placed crop of ``level``'s render, px."""
-        h, w = level.size
+        """(top, left, height, width) of a uniformly placed crop of ``level``'s area, px."""
+        top0, left0, h, w = level.area
         ch, cw = min(self.crop, h), min(self.crop, w)
-        top = int(torch.randint(0, h - ch + 1, (1,)))
-        left = int(torch.randint(0, w - cw + 1, (1,)))
+        top = top0 + int(torch.randint(0, h - ch + 1, (1,)))
+        left = left0 + int(torch.randint(0, w - cw + 1, (1,)))
         return top, left, ch, cw
 
     def anchor_loss(self, crop: torch.Tensor, size: tuple[int, int], top: int, left: int) -> torch.Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from paramart.errors import ParamartError
-from paramart.evaluation.print_crops import PrintCrops, PrintLevel, geometric
+from paramart.evaluation.print_crops import PrintCrops, PrintLevel, geometric, zoom_areas
 from paramart.evaluation.targets import TiledTargets
 from paramart.geometry import fit, fit_size
 from paramart.io.images import to_tensor
@@ -35,7 +35,8 @@ def print_levels(plan: Plan, vgg: VGG19, stage: Stage) -> list[PrintLevel]:
     """The print stage's zoom levels: ``print.levels`` render sizes from above the canvas
     (``stage``, the last canvas stage) to the print, each with the style terms' targets computed
     from the painting at that level's size (geometric from the canvas's style size to
-    ``plan.print_style``)."""
+    ``plan.print_style``); then, with ``print.zoom.to``, the zoom path's windows past the print
+    (:func:`paramart.evaluation.print_crops.zoom_areas`), with the print's targets."""
     cfg = plan.cfg
     longest = max(stage.size)
     canvas_style = max(16, round(longest * cfg.objective.style_scale))
@@ -52,6 +53,13 @@ def print_levels(plan: Plan, vgg: VGG19, stage: Stage) -> list[PrintLevel]:
         inputs = Inputs(vgg, crop, None, styles, cfg.style_blend, None, tiles)
         objective = Objective(vgg, build_terms(spec, inputs), transform)
         levels.append(PrintLevel(fit_size(stage.size[1], stage.size[0], side), style_side, objective))
+    zoom = cfg.print.zoom
+    if zoom.to is not None:  # the zoom path past the print: windows of renders up to frame x to, the painting
+        # at its print-scale size in each (strokes at their own size in every frame, however deep the zoom)
+        last = levels[-1]
+        for size, window in zoom_areas(stage.size, last.size, float(zoom.to), int(zoom.frame),
+                                       tuple(zoom.center), cfg.print.crop):
+            levels.append(PrintLevel(size, last.style_side, last.objective, window))
     return levels
 
 

@@ -114,7 +114,8 @@ def validate(cfg: DictConfig) -> None:
     param = _param(cfg)
     _param_memory(cfg, param)
     check_print(plain["print"], plain["size"], param.renders_regions, cfg.param._target_,
-                optimizer_class(cfg.optim) is torch.optim.Adam, plain["max_input_pixels"])
+                optimizer_class(cfg.optim) is torch.optim.Adam, plain["max_input_pixels"],
+                plain["param"].get("finest"))
     if plain["print"]["size"] is not None and cfg.preserve_color is not None:
         raise ParamartError("print.size does not combine with preserve_color yet (print.png would need the "
                             "photo's colours at print size); give preserve_color=null")

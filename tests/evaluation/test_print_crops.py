@@ -12,7 +12,7 @@ from PIL import Image
 import paramart
 from paramart.api import check
 from paramart.errors import ParamartError
-from paramart.evaluation.print_crops import PrintCrops, PrintLevel, cover, epoch_length, geometric
+from paramart.evaluation.print_crops import PrintCrops, PrintLevel, cover, epoch_length, geometric, zoom_areas
 from paramart.outputs.export import render
 from paramart.params.anchored import box_rows
 
@@ -139,6 +139,10 @@ def test_levels_run_geometrically_from_the_canvas_to_the_print():
     (["print.steps=0"], "print.steps=0"),
     (["preserve_color=luminance"], "preserve_color"),
     (["param.log2_table=22", "param.finest=16384", "model.memory_budget=0.5"], "param.log2_table"),
+    (["print.zoom.to=64"], "param.finest"),  # 480 px frames x 64: 30720 px across, over hashgrid_print's 8192
+    (["print.zoom.to=0.5"], "print.zoom.to"),
+    (["print.zoom.to=4", "print.zoom.center=[2,0]"], "print.zoom.center"),
+    (["print.zoom.to=4", "print.zoom.frame=16"], "print.zoom.frame"),
 ])
 def test_a_print_stage_that_cannot_run_is_refused_before_the_model_loads(overrides, key):
     cfg = paramart.compose([*BASE, *overrides])
@@ -156,3 +160,38 @@ def test_a_coarse_to_fine_field_reloads_from_its_checkpoint(tmp_path):
     assert ckpt["built_size"] != ckpt["size"]
     again = param_from_checkpoint(tmp_path / "run")
     assert torch.allclose(again.render(), result.param.render(), atol=1e-5)
+
+
+def test_the_zoom_path_trains_windows_past_the_print_up_to_what_the_zoom_shows():
+    # a 255x384 canvas, an 8192 px print, a zoom to 64x of 480 px frames: renders 30720 px across
+    areas = zoom_areas((255, 384), (5440, 8192), 64, 480, (0.35, 0.4), 256)
+    assert [size[1] for size, _ in areas] == [15864, 30720]  # doubling past the print, to frame x to
+    for (h, w), (top, left, wh, ww) in areas:
+        assert 0 <= top and top + wh <= h and 0 <= left and left + ww <= w  # inside the render
+        assert (wh, ww) == (638, 960)  # two frames' size: the frames between two levels
+        assert abs((left + ww / 2) / w - 0.35) < 0.01 and abs((top + wh / 2) / h - 0.4) < 0.01
+    assert zoom_areas((255, 384), (5440, 8192), 16, 480, (0.5, 0.5), 256) == []  # the print covers 16x
+    # an epoch of crops covers each window and nothing outside it
+    level_sizes, windows = [(40, 60)], [(100, 200, 50, 70)]
+    tiles = cover([*level_sizes, *windows], 32, torch.Generator().manual_seed(1))
+    assert len(tiles) == epoch_length([*level_sizes, *windows], 32)
+    seen = torch.zeros(150, 270, dtype=torch.bool)
+    for index, top, left in tiles:
+        if index == 1:
+            assert 100 <= top and top + 32 <= 150 and 200 <= left and left + 32 <= 270
+            seen[top:top + 32, left:left + 32] = True
+    assert bool(seen[100:150, 200:270].all()) and not bool(seen[:100].any())
+
+
+def test_a_print_run_with_a_zoom_path_renders_its_zoom(tmp_path):
+    """print.zoom.to trains the windows of paramart-render's zoom past the print; the run's zoom renders."""
+    from paramart.outputs.export import render as render_run
+
+    paramart.run(paramart.compose([*PRINT, "print.steps=3", "print.zoom.to=4", "print.zoom.frame=64",
+                                   "param.finest=256"]), tmp_path / "run")
+    from omegaconf import OmegaConf
+
+    out = render_run(tmp_path / "run", 64, None, tmp_path / "zoom.gif",
+                     zoom=OmegaConf.create({"to": 4, "frames": 3, "fps": 4, "center": [0.5, 0.5]}))
+    with Image.open(out) as gif:
+        assert gif.n_frames == 3 and gif.size[0] == 64
