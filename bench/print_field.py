@@ -22,6 +22,7 @@ and judges every image with the independent judge (:class:`paramart.model.judge.
     python bench/print_field.py run --prints 4096 8192 --out bench/results/print_field
     python bench/print_field.py judge --out bench/results/print_field
     python bench/print_field.py gallery --prints 8192 --out bench/results/print_field   # gallery/field_print_*
+    python bench/print_field.py anchor --run OLD_RUN --out DIR    # a print made before the exact anchor, anchored
 
 Timing on a shared machine: compare rows of one invocation, and name the CPU.
 """
@@ -261,6 +262,36 @@ def gallery(a) -> None:
                    check=True)
 
 
+def anchor_afterwards(a) -> None:
+    """Anchor the field of a print run made before the exact anchor (``--run``) and write its
+    anchored print.png (and a copy of its checkpoint and final.png) into ``--out``/NAME, to judge
+    the same field with and without the anchor."""
+    import shutil as sh
+
+    from PIL import Image
+
+    from paramart.outputs.drawing import write_print
+    from paramart.params.anchored import anchor_field, print_average
+    from paramart.runner.checkpoint import load_checkpoint, param_from_checkpoint
+
+    Image.MAX_IMAGE_PIXELS = None
+    src = Path(a.run)
+    dst = Path(a.out) / src.name
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("checkpoint.pt", "final.png"):
+        sh.copy(src / name, dst / name)
+    ckpt = load_checkpoint(src / "checkpoint.pt")
+    field = param_from_checkpoint(ckpt).eval()
+    canvas = ckpt["print_anchor"].float()
+    width, height = Image.open(src / "print.png").size
+    size, small = (height, width), tuple(canvas.shape[-2:])
+    before = (print_average(field, size, small).float() - canvas).pow(2).mean().sqrt()
+    anchored = anchor_field(field, canvas, size, refine=a.refine)
+    after = (print_average(anchored, size, small).float() - canvas).pow(2).mean().sqrt()
+    write_print(anchored, size, dst / "print.png")
+    print(json.dumps({"run": str(src), "rms_before": float(before), "rms_after": float(after)}))
+
+
 def table(judged: dict) -> str:
     """judged.json as a markdown table: time, memory, far view, close view and its ratio to the floor."""
     floor = judged["painting (floor)"]
@@ -291,7 +322,9 @@ def table(judged: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["run", "judge", "gallery", "table"])
+    ap.add_argument("what", choices=["run", "judge", "gallery", "table", "anchor"])
+    ap.add_argument("--run", default="", help="anchor: a print run made before the exact anchor")
+    ap.add_argument("--refine", type=int, default=1, help="anchor: refinement passes")
     ap.add_argument("--content", default=CONTENT, help="photo, or none for a texture")
     ap.add_argument("--style", default=STYLE)
     ap.add_argument("--size", type=int, default=384, help="canvas long side, px")
@@ -322,6 +355,8 @@ def main() -> None:
         judge_all(a)
     elif a.what == "table":
         print(table(json.loads((Path(a.out) / "judged.json").read_text())))
+    elif a.what == "anchor":
+        anchor_afterwards(a)
     else:
         gallery(a)
 

@@ -100,6 +100,8 @@ def run_variant(name: str, args, budget: float | None = None) -> dict:
     overrides = [f"content={args.clip}", f"style={args.style}", f"size={args.size}", f"steps={args.steps}",
                  f"video.start={args.start}", f"video.frames={args.frames}", "progress=false", "overwrite=true",
                  f"video.temporal.weight={args.weight}", *VARIANTS[name](args.steps), *args.extra]
+    if name == "field":
+        overrides += args.field_extra
     if name == "field" and args.field_steps is not None:  # equal VGG evaluations, whatever the machine's load
         overrides.append(f"steps={args.field_steps}")
     elif name == "field":
@@ -209,6 +211,7 @@ def main() -> None:
     p.add_argument("--score", nargs=2, action="append", metavar=("RUN", "NAME"),
                    help="also measure a finished video run of the same clip and settings, as the row NAME")
     p.add_argument("--extra", nargs="*", default=[], help="more overrides for every variant")
+    p.add_argument("--field-extra", nargs="*", default=[], help="more overrides for the field variant only")
     p.add_argument("--tag", default="", help="suffix of the run folders (outputs/bench_video/SIZE_VARIANT_TAG)")
     p.add_argument("--field-steps", type=int, default=None,
                    help="the field's Adam steps (x video.field.batch = its VGG evaluations) instead of a time budget")

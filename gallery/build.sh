@@ -47,8 +47,11 @@ paramart-render run=$RUNS/4-hashgrid-zoom width=3840 height=2160 out=$RUNS/4-has
 # 5. the city clip (../shared/videos) in two styles beside the original (issue #20): frame by frame
 #    with optical flow, 16 frames from 4.2 s (the scene cut included), 128 px
 CLIP=${CLIP:-../shared/videos/city_night.mpg}
+#    The Great Wave with content weight 100: at 128 px with the default 1 its composition (the wave
+#    and its foam) replaces the dark, low-contrast city (looked at: the same with weight 5)
 for s in starry_night great_wave_off_kanagawa; do
-  paramart content=$CLIP style=$IMG/$s.jpg size=128 steps=40 video.start=4.2 video.frames=16 \
+  extra=(); [ "$s" = great_wave_off_kanagawa ] && extra=(objective.content.weight=100)
+  paramart content=$CLIP style=$IMG/$s.jpg size=128 steps=40 video.start=4.2 video.frames=16 "${extra[@]}" \
     video.side_by_side=true video.mp4=false progress=false seed=0 hydra.run.dir=$RUNS/5-video/$s
 done
 #    and the same clip as one (x, y, t) hash-grid field (video.method=field, 200 Adam steps of 2 frames)

@@ -174,15 +174,20 @@ def anchor_field(field: Parameterization, canvas: torch.Tensor, size: tuple[int,
     on) for its ``size`` (height, width) render, the print: the :class:`AnchoredField` whose
     render at ``size``, averaged over each canvas pixel's footprint, is that canvas pixel up to
     the clamp to [0, 1]. ``refine`` more passes solve again for what the clamp left (the other
-    pixels of a footprint make up for its clamped ones). Costs ``1 + refine`` renders of the whole
-    print, tile by tile."""
+    pixels of a footprint make up for its clamped ones). An :class:`AnchoredField` is anchored
+    again from its own surface (its field trained on since): a new one, the surface corrected
+    by ``1 + refine`` passes. Costs ``1 + refine`` renders of the whole print, tile by tile."""
     h, w = canvas.shape[-2:]
     target = canvas.double().cpu()
-    systems = _systems(field, (h, w), size)
-    coefficients = _solve(systems, target - print_average(field, size, (h, w), tile))
-    device = next(field.parameters()).device
-    anchored = AnchoredField(field, coefficients.float().to(device))
-    for _ in range(refine):
+    base = field.field if isinstance(field, AnchoredField) else field
+    systems = _systems(base, (h, w), size)
+    device = next(base.parameters()).device
+    if isinstance(field, AnchoredField):
+        coefficients, passes = field.coefficients.double().cpu(), 1 + refine
+    else:
+        coefficients, passes = _solve(systems, target - print_average(base, size, (h, w), tile)), refine
+    anchored = AnchoredField(base, coefficients.float().to(device))
+    for _ in range(passes):
         coefficients = coefficients + _solve(systems, target - print_average(anchored, size, (h, w), tile))
         anchored.coefficients.copy_(coefficients.float())
     return anchored

@@ -21,8 +21,17 @@ from paramart.runner.stage import Stage
 
 #: the checkpoint's key for the canvas a print stage is anchored to, (1, 3, H, W) in [0, 1]
 ANCHOR = "print_anchor"
+#: the share of the print steps that train the field through its anchor surface (the last ones)
+THROUGH = 1 / 3
 #: style targets of a painting larger than this (long side, px) are computed in tiles
 TARGET_TILE = 512
+
+
+def print_parts(steps: int) -> tuple[int, int]:
+    """The print stage's ``steps`` in two parts: before the field is anchored exactly, and after
+    (trained through its anchor surface, :data:`THROUGH` of them, which is then solved again)."""
+    through = int(steps * THROUGH)
+    return steps - through, through
 
 
 def style_spec(objective) -> dict:

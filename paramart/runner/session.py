@@ -20,14 +20,14 @@ from paramart.io.images import resize
 from paramart.model.vgg import VGG19
 from paramart.objectives.color import ColorPreservation
 from paramart.objectives.transforms import RandomWarp
-from paramart.params.anchored import PRINT_SURFACE, anchor_field, print_average
+from paramart.params.anchored import PRINT_SURFACE, AnchoredField, anchor_field, print_average
 from paramart.params.base import Parameterization, build_param
 from paramart.params.prefit import prefit_to_content
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.loop import Closure, History, make_optimizer, optimize
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
-from paramart.runner.print_stage import ANCHOR, build_print
+from paramart.runner.print_stage import ANCHOR, build_print, print_parts
 from paramart.runner.signals import stop_requested
 from paramart.runner.stage import Stage, build_stage
 from paramart.runner.state import RunState
@@ -125,7 +125,15 @@ def run_stages(plan: Plan, vgg: VGG19, out: Path | None, observers: Sequence[Obs
         done = max(0, run.done - sum(steps for _, steps in plan.schedule))  # print steps a resumed run took
         evaluation = build_print(plan, vgg, stage, run.param, saved, done)
         run.state.extra[ANCHOR] = evaluation.canvas.cpu()
-        run.stage(stage, evaluation, cfg.print.steps, optimizer_factory(cfg.optim), out, None)
+        first, through = print_parts(cfg.print.steps)
+        run.stage(stage, evaluation, first, optimizer_factory(cfg.optim), out, None)
+        if through:
+            # anchored exactly, then trained through the anchor's surface: the crops' detail meets the
+            # low band the print will have (a run stopped in this part resumes with its own surface)
+            past = plan.resume is not None and run.done > run.planned
+            run.anchor(evaluation, plan.print_size, plan.resume.checkpoint.get(PRINT_SURFACE) if past else None,
+                       final=False)
+            run.stage(stage, evaluation, through, optimizer_factory(cfg.optim), out, None)
         run.anchor(evaluation, plan.print_size)
     return run.finish()
 
@@ -141,7 +149,7 @@ class _Run:
         self.state: RunState | None = None
         self.history, self.done, self.planned = History(), 0, 0
         self.total = sum(s for _, s in plan.schedule) + (cfg.print.steps if plan.print_size is not None else 0)
-        self.count = len(plan.schedule) + (plan.print_size is not None)
+        self.count = len(plan.schedule) + (0 if plan.print_size is None else 1 + bool(print_parts(cfg.print.steps)[1]))
         self.index = 0
         self.t_start: float | None = None  # the time budget counts from the first step, like losses.csv's seconds
         self.hooks: StageHooks | None = None
@@ -194,24 +202,33 @@ class _Run:
         self.history.evaluations += part.evaluations
         self.done += part.steps
 
-    def anchor(self, evaluation, size: tuple[int, int]) -> None:
-        """After the print stage: the field anchored to its canvas exactly for the ``size`` (height,
-        width) print (:func:`paramart.params.anchored.anchor_field`; two renders of the whole print).
-        From here the run's image is the anchored field: the finish measures its crops, ``final.png``
-        is the print averaged over the canvas's pixel footprints (its far view), ``print.png`` is its
-        render, and the checkpoint keeps the surface's coefficients (:data:`PRINT_SURFACE`)."""
-        state, field = self.state, self.param
+    def anchor(self, evaluation, size: tuple[int, int], surface: torch.Tensor | None = None,
+               final: bool = True) -> None:
+        """The field anchored to its canvas exactly for the ``size`` (height, width) print
+        (:func:`paramart.params.anchored.anchor_field`: two renders of the whole print), or with
+        ``surface`` (a resumed run's, from its checkpoint) as it was. From here the run's image is
+        the anchored field: the next part of the print stage trains through it, the finish
+        measures its crops, and the checkpoint keeps its surface (:data:`PRINT_SURFACE`). With
+        ``final``, ``final.png`` is the print averaged over the canvas's pixel footprints (its far
+        view, one more render), ``print.png`` its render."""
+        state, canvas = self.state, evaluation.canvas
         with state.guard():
-            anchored = anchor_field(field, evaluation.canvas, size)
-            far = print_average(anchored, size, tuple(evaluation.canvas.shape[-2:])).float()
-        gap = float((far.to(evaluation.canvas) - evaluation.canvas).pow(2).mean().sqrt())
-        log.info("print: anchored to the canvas; the %dx%d print averaged down is %.4f RMS from it", size[1],
-                 size[0], gap)
+            if surface is not None:
+                field = self.param.field if isinstance(self.param, AnchoredField) else self.param
+                anchored = AnchoredField(field, surface.to(canvas))
+            else:
+                anchored = anchor_field(self.param, canvas, size)
+            far = print_average(anchored, size, tuple(canvas.shape[-2:])).float().to(canvas) if final else None
         state.extra[PRINT_SURFACE] = anchored.coefficients.cpu()
+        state.view = anchored
         state.measure = Closure(anchored, evaluation, state.optimizer).measure
         self.hooks.param = anchored
-        self.hooks.final_render = far.to(evaluation.canvas)
         self.param = anchored
+        if far is not None:
+            gap = float((far - canvas).pow(2).mean().sqrt())
+            log.info("print: anchored to the canvas; the %dx%d print averaged down is %.4f RMS from it", size[1],
+                     size[0], gap)
+            self.hooks.final_render = far
 
     def finish(self) -> Outcome:
         """Measure and save the result (the saved image's own loss is the log's last row)."""

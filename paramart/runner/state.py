@@ -80,6 +80,9 @@ class RunState:
         self._good = _copy_state(param)
         #: more tensors every checkpoint carries (the print stage's anchor canvas, ``print_anchor``)
         self.extra: dict[str, torch.Tensor] = {}
+        #: what ``final.png`` renders when it is not ``param`` (a print run's anchored field, whose
+        #: learned state is ``param``'s)
+        self.view: Parameterization | None = None
 
     @property
     def seconds(self) -> float:
@@ -253,7 +256,7 @@ class RunState:
         self.saved_step = self.step
         if image is None:
             with torch.no_grad():
-                image = self.finish_image(self.param.render())
+                image = self.finish_image((self.view if self.view is not None else self.param).render())
         save_image(image, self.out / FINAL)
 
     def finish(self, image: torch.Tensor) -> None:
