@@ -197,3 +197,32 @@ def test_a_print_run_with_a_zoom_path_renders_its_zoom(tmp_path):
                      zoom=OmegaConf.create({"to": 4, "frames": 3, "fps": 4, "center": [0.5, 0.5]}))
     with Image.open(out) as gif:
         assert gif.n_frames == 3 and gif.size[0] == 64
+
+
+def test_a_print_run_stopped_while_trained_through_its_anchor_saves_the_anchored_field_and_resumes(tmp_path):
+    """Stopped in the last third of the print stage (after the exact anchor): final.png is the anchored
+    field as it was, the checkpoint keeps the surface, and resume= ends where an unstopped run does."""
+    from paramart.runner.events import Observer
+    from paramart.runner.signals import Interrupted, request_stop, stop_on_signals
+
+    class StopAt(Observer):
+        def on_log(self, progress):
+            if progress.step == 8:  # 3 canvas steps, 4 print steps, 1 step through the anchor
+                request_stop("SIGINT")
+
+    overrides = [*PRINT, "print.steps=6"]
+    straight = paramart.run(paramart.compose(overrides), tmp_path / "straight")
+    with pytest.raises(Interrupted), stop_on_signals():
+        paramart.run(paramart.compose(overrides), tmp_path / "stopped", observers=[StopAt()])
+    ckpt = torch.load(tmp_path / "stopped" / "checkpoint.pt", weights_only=True)
+    assert 7 < ckpt["step"] < 10 and tuple(ckpt["print_surface"].shape) == (3, 43, 64)
+    from paramart.runner.checkpoint import param_from_checkpoint
+
+    anchored = param_from_checkpoint(tmp_path / "stopped")
+    saved = torch.tensor(list(Image.open(tmp_path / "stopped" / "final.png").getdata()), dtype=torch.float32) / 255
+    render = anchored.render()[0].permute(1, 2, 0).reshape(-1, 3)
+    assert (saved - render).abs().max() <= 1 / 255 + 1e-4  # the anchored field, not the field alone
+    resumed = paramart.run(paramart.compose([*overrides, f"resume={tmp_path / 'stopped'}"]), tmp_path / "again")
+    for a, b in zip(straight.param.parameters(), resumed.param.parameters()):
+        assert torch.allclose(a, b, atol=1e-5, rtol=0), (a - b).abs().max()
+    assert torch.allclose(straight.param.coefficients, resumed.param.coefficients, atol=1e-5)
