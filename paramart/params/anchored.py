@@ -26,7 +26,7 @@ import math
 import torch
 
 from paramart.params.base import Parameterization
-from paramart.params.coordinates import pixel_coords, pixel_step
+from paramart.params.coordinates import CoordinateParameterization, pixel_coords, pixel_step
 
 #: the checkpoint's key for an anchored print's surface coefficients, (3, h, w) for an (h, w) canvas
 PRINT_SURFACE = "print_surface"
@@ -79,18 +79,16 @@ def spline_rows(u: torch.Tensor, n: int) -> tuple[torch.Tensor, int]:
     rows = torch.zeros(len(u), k1 - k0, dtype=torch.float64)
     for offset in (-1, 0, 1, 2):
         k = base + offset
-        rows.scatter_add_(1, (k.clamp(0, n - 1) - k0).clamp(0, k1 - k0 - 1)[:, None],
-                          bspline(u - k)[:, None])
+        rows.scatter_add_(1, (k.clamp(0, n - 1) - k0)[:, None], bspline(u - k)[:, None])
     return rows, k0
 
 
-class AnchoredField(Parameterization):
+class AnchoredField(CoordinateParameterization):
     """``field`` (a parameterization that renders regions) plus a bicubic B-spline surface of
     ``coefficients`` ((3, h, w) in [0, 1] units, one per pixel of the canvas the field was trained
-    on), clamped to [0, 1]: see the module docstring. Renders regions, at any size, like the field;
-    its learnable parameters are the field's."""
-
-    renders_regions = True
+    on), clamped to [0, 1]: see the module docstring. Renders regions, at any size, like the field
+    (``forward`` and ``render_region`` are :class:`CoordinateParameterization`'s, over
+    :meth:`region`); its learnable parameters are the field's."""
 
     def __init__(self, field: Parameterization, coefficients: torch.Tensor):
         if not field.renders_regions:
@@ -119,16 +117,6 @@ class AnchoredField(Parameterization):
         """The field's pixels plus the correction there, clamped to [0, 1]; with gradients."""
         image = self.field.region(tuple(size), top, left, height, width)
         return (image + self.surface(size, top, left, height, width).to(image)).clamp(0, 1)
-
-    def forward(self, size=None):
-        """The whole render at ``size`` (the training canvas when None), (1, 3, H, W) in [0, 1]."""
-        size = self.size if size is None else tuple(size)
-        return self.region(size, 0, 0, *size)
-
-    @torch.no_grad()
-    def render_region(self, size, top, left, height, width):
-        """:meth:`region` without gradients."""
-        return self.region(tuple(size), top, left, height, width)
 
 
 @torch.no_grad()

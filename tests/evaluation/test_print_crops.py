@@ -185,14 +185,27 @@ def test_the_zoom_path_trains_windows_past_the_print_up_to_what_the_zoom_shows()
     assert bool(seen[100:150, 200:270].all()) and not bool(seen[:100].any())
 
 
-def test_a_print_run_with_a_zoom_path_renders_its_zoom(tmp_path):
-    """print.zoom.to trains the windows of paramart-render's zoom past the print; the run's zoom renders."""
-    from paramart.outputs.export import render as render_run
-
-    paramart.run(paramart.compose([*PRINT, "print.steps=3", "print.zoom.to=4", "print.zoom.frame=64",
-                                   "param.finest=256"]), tmp_path / "run")
+def test_a_print_run_with_a_zoom_path_trains_its_windows_and_renders_its_zoom(tmp_path):
+    """print.zoom.to adds the zoom's windows past the print to the print stage's levels (the run's own
+    plan and stage), and the run's zoom renders."""
     from omegaconf import OmegaConf
 
+    from paramart.api import load_model
+    from paramart.objectives.color import ColorPreservation
+    from paramart.objectives.transforms import RandomWarp
+    from paramart.outputs.export import render as render_run
+    from paramart.runner.print_stage import print_levels
+    from paramart.runner.stage import build_stage
+
+    overrides = [*PRINT, "print.steps=3", "print.zoom.to=4", "print.zoom.frame=64", "param.finest=256"]
+    plan = check(paramart.compose(overrides))
+    vgg = load_model(plan)
+    stage = build_stage(plan, vgg, 64, 3, ColorPreservation(None, True), RandomWarp(0, 0, 0))
+    levels = print_levels(plan, vgg, stage)
+    assert [level.window for level in levels[:2]] == [None, None] and levels[1].size == plan.print_size
+    (size, window), = zoom_areas(stage.size, plan.print_size, 4, 64, (0.5, 0.5), 32)  # 256 px across
+    assert len(levels) == 3 and levels[2].size == size and levels[2].window == window and size[1] == 256
+    paramart.run(paramart.compose(overrides), tmp_path / "run")
     out = render_run(tmp_path / "run", 64, None, tmp_path / "zoom.gif",
                      zoom=OmegaConf.create({"to": 4, "frames": 3, "fps": 4, "center": [0.5, 0.5]}))
     with Image.open(out) as gif:
