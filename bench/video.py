@@ -55,6 +55,8 @@ VARIANTS = {
     "independent": lambda steps: ["video.warm_start=false", "video.temporal.weight=0", f"video.later_steps={steps}"],
     "warm": lambda steps: ["video.temporal.weight=0"],
     "temporal": lambda steps: [],
+    # Ruder et al.'s multi-pass: then backward and forward again, video.pass_steps (later_steps // 2) a frame each
+    "multipass": lambda steps: ["video.passes=3"],
     "temporal_equal": lambda steps: [f"video.later_steps={steps}"],
     # one (x, y, t) hash grid for the clip, trained for as long as `temporal` took (--field-seconds)
     "field": lambda steps: ["video.method=field", "param=hashgrid", "optim=adam", "optim.lr=0.01", "steps=100000"],
@@ -99,7 +101,8 @@ def run_variant(name: str, args, budget: float | None = None) -> dict:
     run = RUNS / f"{args.size}_{name}{args.tag}"
     overrides = [f"content={args.clip}", f"style={args.style}", f"size={args.size}", f"steps={args.steps}",
                  f"video.start={args.start}", f"video.frames={args.frames}", "progress=false", "overwrite=true",
-                 f"video.temporal.weight={args.weight}", *VARIANTS[name](args.steps), *args.extra]
+                 *([f"video.temporal.weight={args.weight}"] if args.weight is not None else []),
+                 *VARIANTS[name](args.steps), *args.extra]
     if name == "field":
         overrides += args.field_extra
     if name == "field" and args.field_steps is not None:  # equal VGG evaluations, whatever the machine's load
@@ -206,7 +209,8 @@ def main() -> None:
     p.add_argument("--start", type=float, default=4.0)
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--weight", type=float, default=100.0, help="video.temporal.weight where the variant uses it")
+    p.add_argument("--weight", type=float, default=None,
+                   help="video.temporal.weight where the variant uses it (default: the method's own, 100 / 1000)")
     p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--score", nargs=2, action="append", metavar=("RUN", "NAME"),
                    help="also measure a finished video run of the same clip and settings, as the row NAME")

@@ -54,12 +54,13 @@ for s in starry_night great_wave_off_kanagawa; do
   paramart content=$CLIP style=$IMG/$s.jpg size=128 steps=40 video.start=4.2 video.frames=16 "${extra[@]}" \
     video.side_by_side=true video.mp4=false progress=false seed=0 hydra.run.dir=$RUNS/5-video/$s
 done
-#    and the same clip as one (x, y, t) hash-grid field (video.method=field, 200 Adam steps of 2 frames)
-paramart content=$CLIP style=$IMG/starry_night.jpg size=128 steps=200 video.start=4.2 video.frames=16 \
+#    and the same clip as one field (video.method=field: per shot a canonical hash-grid image moved
+#    along the input's flow, 300 Adam steps of one frame)
+paramart content=$CLIP style=$IMG/starry_night.jpg size=128 steps=300 video.start=4.2 video.frames=16 \
   video.method=field param=hashgrid optim=adam optim.lr=0.01 video.side_by_side=true video.mp4=false \
   progress=false seed=0 hydra.run.dir=$RUNS/5-video/starry_night_field
 paramart-gallery runs=$RUNS/5-video out=gallery/video title="paramart video" \
-  "intro='The city clip (the Kivy CC0 example video, see ../shared/videos/MANIFEST.md), 16 frames with a scene cut, at 128 px: frame by frame with optical flow (video.method=frames, the input on the left) and as one (x, y, t) hash-grid field (video.method=field).'"
+  "intro='The city clip (the Kivy CC0 example video, see ../shared/videos/MANIFEST.md), 16 frames with a scene cut, at 128 px: frame by frame with optical flow (video.method=frames, the input on the left) and as one field (video.method=field: per shot a canonical hash-grid image moved along the input flow).'"
 
 paramart-gallery runs=$RUNS out=gallery title="paramart gallery" \
   "intro='Style transfer, texture synthesis and feature visualisation through five image parameterizations (pixels, Fourier, CPPN with Fourier features, Fourier-CPPN, hash grids). Inputs: public-domain paintings and CC0 photos.'"

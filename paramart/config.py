@@ -194,8 +194,9 @@ class TransformsConfig:
 
 @dataclass
 class VideoTemporalConfig:
-    #: weight of the temporal term (objective.temporal, paramart/objectives/terms/temporal.py); 0 = off
-    weight: float = MISSING
+    #: weight of the temporal term (objective.temporal, paramart/objectives/terms/temporal.py); 0 = off;
+    #: null = the method's own (100 for frames, 1000 for field)
+    weight: float | None = MISSING
     #: video.method=frames: the earlier frames (1 = the previous) each frame follows where the flow
     #: from them is reliable, nearest first (Ruder et al. 2016's long-term loss, e.g. [1, 2, 5]);
     #: null = [1], the short-term term only
@@ -204,11 +205,16 @@ class VideoTemporalConfig:
 
 @dataclass
 class VideoFieldConfig:
-    """``video.method=field`` (paramart/video/field.py): how the (x, y, t) field is trained."""
+    """``video.method=field`` (paramart/video/field.py): the field's form and how it is trained."""
 
+    #: canonical (per shot one image, each frame its view along the input's flow) | spacetime (an (x, y, t) grid)
+    form: str = MISSING
+
+    #: form=canonical: cells per canvas pixel at the finest level (param.finest is then not used)
+    finest_per_pixel: float = MISSING
     #: consecutive frames of one shot scored per step (the temporal term joins each pair)
     batch: int = MISSING
-    #: cells along a shot's time at the finest level (at most its frame intervals); the coarsest has 1
+    #: form=spacetime: cells along a shot's time at the finest level (at most its frame intervals); the coarsest has 1
     time_cells: int = MISSING
 
 
@@ -231,6 +237,13 @@ class VideoConfig:
     #: start each later frame from the previous result warped by the flow (false: from its content frame)
     warm_start: bool = MISSING
     temporal: VideoTemporalConfig = MISSING
+    #: Ruder et al.'s multi-pass: passes over the clip, alternating direction (1 = forward only)
+    passes: int = MISSING
+    #: steps of each frame in the passes after the first; null = later_steps // 2
+    pass_steps: int | None = MISSING
+    #: a later pass starts each frame from pass_blend x its neighbour's result warped along the flow
+    #: + (1 - pass_blend) x its own, where the flow is reliable (Ruder et al.'s delta)
+    pass_blend: float = MISSING
     #: OpenCV DIS preset: ultrafast | fast | medium
     flow: str = MISSING
     #: a scene cut when fewer pixels than this fraction are reliable under the flow

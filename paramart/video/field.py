@@ -11,7 +11,9 @@ per shot with a shared MLP, trained by Adam on minibatches of frames:
    painting; the style targets are computed once), plus, between each consecutive pair, the
    temporal term of Ruder et al. (2016, eq. 6) with the *input's* flow: the reliability-masked
    squared difference between frame k and frame k-1 warped along the backward flow, weight
-   ``video.temporal.weight``; the gradient reaches both frames. The loss is the batch's mean.
+   ``video.temporal.weight`` (null: 1000); the gradient reaches both frames. The window's first frame is
+   joined to the frame before it too, which is rendered for that alone (no VGG), so one frame a
+   step (``batch=1``) still has a temporal term. The loss is the batch's mean.
    ``steps`` caps the steps; ``max_seconds`` (when set) ends training by time;
 3. the field is rendered at ``video.render_fps`` and ``video.render_size`` (frames between the
    input's are the field between them: slow motion), written as the frames method writes
@@ -39,6 +41,7 @@ from paramart.objectives.color import ColorPreservation
 from paramart.objectives.objective import Objective, term_configs
 from paramart.objectives.term import TERMS, Inputs
 from paramart.objectives.transforms import RandomWarp
+from paramart.params.canonical_field import CanonicalField
 from paramart.params.video_field import VideoField
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.optimizers import optimizer_factory
@@ -46,7 +49,8 @@ from paramart.runner.plan import Plan
 from paramart.runner.signals import stop_requested
 from paramart.runner.stage import build_stage
 from paramart.video import output
-from paramart.video.field_files import CHECKPOINT, PARAM_KEYS, render_times, save_field
+from paramart.video.canonical import displacements
+from paramart.video.field_files import CHECKPOINT, PARAM_KEYS, Field, render_times, save_field
 from paramart.video.flow import motion
 from paramart.video.frames import as_array
 from paramart.video.setup import VideoPlan
@@ -82,12 +86,14 @@ class FieldRunner:
         self.contents = [to_tensor(f).to(self.device) for f in sized]
         self.cuts: list[int] = []
         self.flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # k: (backward flow k -> k-1, weight)
+        self.backward: dict[int, np.ndarray] = {}  # k: the backward flow k -> k-1, as computed
         v = self.cfg.video
         for k in range(1, len(sized)):
             move = motion(as_array(sized[k - 1]), as_array(sized[k]), v.flow, v.cut_reliable, v.cut_error)
             if move.cut:
                 self.cuts.append(k)
             else:
+                self.backward[k] = move.backward
                 self.flows[k] = (torch.from_numpy(move.backward).to(self.device),
                                  torch.from_numpy(move.weight)[None, None].to(self.device))
         bounds = [0, *self.cuts, len(sized)]
@@ -114,7 +120,22 @@ class FieldRunner:
             out.append(Objective(self.vgg, terms, shared.transform))
         return out
 
-    def _prefit(self, field: VideoField) -> None:
+    def _field(self) -> Field:
+        """The untrained field of ``video.field.form``: a canonical image per shot seen along the
+        flow, or an (x, y, t) grid."""
+        cfg = self.cfg
+        kwargs = {k: cfg.param[k] for k in PARAM_KEYS}
+        if cfg.video.field.form == "canonical":
+            moves = [torch.from_numpy(displacements([self.backward[k] for k in range(a + 1, a + n)], self.video.canvas))
+                     for a, n in self.shots]
+            # cells finer than the canvas's pixels alias as the image moves (docs/benchmarks.md)
+            finest = round(float(cfg.video.field.finest_per_pixel) * max(self.video.canvas))
+            kwargs["finest"] = max(int(kwargs["coarsest"]), finest)
+            return CanonicalField(self.video.canvas, moves, **kwargs)
+        return VideoField(self.video.canvas, [n for _, n in self.shots], time_cells=int(cfg.video.field.time_cells),
+                          **kwargs)
+
+    def _prefit(self, field: Field) -> None:
         """``param.init``: Adam on the squared error of one random frame per step against its
         content frame (no VGG), as a still hash grid pre-fits to its photo (:mod:`paramart.params.prefit`)."""
         p = self.cfg.param
@@ -131,20 +152,18 @@ class FieldRunner:
             if (end is not None and time.perf_counter() >= end) or stop_requested():
                 break
 
-    def train(self) -> VideoField:
+    def train(self) -> Field:
         cfg = self.cfg
         random.seed(int(cfg.seed))
         np.random.seed(int(cfg.seed) % 2**32)
         torch.manual_seed(int(cfg.seed))
         self._clip()
-        kwargs = {k: cfg.param[k] for k in PARAM_KEYS}
-        field = VideoField(self.video.canvas, [n for _, n in self.shots], time_cells=int(cfg.video.field.time_cells),
-                           **kwargs).to(self.device)
+        field = self._field().to(self.device)
         t0 = time.perf_counter()
         self._prefit(field)
         objectives = self._objectives()
         optimizer = optimizer_factory(cfg.optim)(list(field.parameters()))
-        weight = float(cfg.video.temporal.weight)
+        weight = self.video.temporal_weight
         deadline = None if cfg.max_seconds is None else t0 + float(cfg.max_seconds)
         lengths = [n for _, n in self.shots]
         bar = tqdm(total=int(cfg.steps), desc="field", unit="step", disable=not cfg.progress, file=sys.stderr)
@@ -162,6 +181,8 @@ class FieldRunner:
             optimizer.zero_grad(set_to_none=True)
             totals: dict[str, float] = {}
             loss, previous = 0.0, None
+            if a > 0 and weight > 0 and start + a in self.flows:  # the frame before the window: its partner
+                previous = field.frame(s, field.shot_time(s, a - 1))
             for i in range(a, a + b):
                 k = start + i
                 image = field.frame(s, field.shot_time(s, i))
@@ -199,7 +220,7 @@ class FieldRunner:
             o.on_frame(step, image.detach().clamp(0, 1).cpu(), False)
 
     @torch.no_grad()
-    def render(self, field: VideoField) -> tuple[list[Image.Image], float, list[tuple[int, float, float]]]:
+    def render(self, field: Field) -> tuple[list[Image.Image], float, list[tuple[int, float, float]]]:
         """The output frames (written to ``frames/`` as they are made, read back as saved), their
         rate, and each one's (shot, time, input position)."""
         v = self.cfg.video
@@ -216,7 +237,7 @@ class FieldRunner:
             frames.append(image)
         return frames, fps, times
 
-    def save(self, field: VideoField) -> None:
+    def save(self, field: Field) -> None:
         if self.out is not None:
             save_field(self.out / CHECKPOINT, field, self.cfg, self.video.fps, self.cuts)
 

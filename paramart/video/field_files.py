@@ -13,10 +13,14 @@ from omegaconf import DictConfig, OmegaConf
 from paramart.errors import ParamartError
 from paramart.io.atomic import atomic_write
 from paramart.io.torchfile import load_pt
+from paramart.params.canonical_field import CanonicalField
 from paramart.params.video_field import VideoField
 
 CHECKPOINT = "checkpoint.pt"
 KIND = "paramart.video_field"
+#: the two forms of ``video.field.form``: a canonical image per shot seen along the flow, or an (x, y, t) grid
+FORMS = ("canonical", "spacetime")
+Field = CanonicalField | VideoField
 #: the hash grid's settings (param.*) the field takes
 PARAM_KEYS = ("levels", "features", "log2_table", "coarsest", "finest", "depth", "width", "init_scale", "decorrelate")
 
@@ -51,6 +55,11 @@ def check_field(cfg: DictConfig) -> None:
                             ("resume", cfg.resume, "resuming (re-render its checkpoint.pt instead)")):
         if value is not None:
             raise ParamartError(f"{key}={value}: {why} is not built for video.method=field; give {key}=null")
+    if v.field.form not in FORMS:
+        raise ParamartError(f"video.field.form={v.field.form} must be one of {', '.join(FORMS)}")
+    fpp = v.field.finest_per_pixel
+    if isinstance(fpp, bool) or not isinstance(fpp, int | float) or not (math.isfinite(fpp) and 0 < fpp <= 64):
+        raise ParamartError(f"video.field.finest_per_pixel={fpp} must be a number above 0 and at most 64")
     _whole("video.field.batch", v.field.batch, 1, 16)
     _whole("video.field.time_cells", v.field.time_cells, 1, 4096)
     if v.render_fps is not None:
@@ -79,21 +88,29 @@ def render_times(shots: Sequence[int], fps: float, render_fps: float) -> list[tu
     return out
 
 
-def save_field(path: Path, field: VideoField, cfg: DictConfig, fps: float, cuts: Sequence[int]) -> None:
-    """``checkpoint.pt``: the field's tensors and what rebuilds it (plain values only)."""
+def save_field(path: Path, field: Field, cfg: DictConfig, fps: float, cuts: Sequence[int]) -> None:
+    """``checkpoint.pt``: the field's tensors (a canonical field's displacements among them) and
+    what rebuilds it (plain values only)."""
     param = {k: OmegaConf.to_container(cfg.param, resolve=True)[k] for k in PARAM_KEYS}
-    data = {"kind": KIND, "size": list(field.size), "shots": list(field.shots), "param": param,
+    form = "canonical" if isinstance(field, CanonicalField) else "spacetime"
+    if isinstance(field, CanonicalField):
+        param["finest"] = field.finest  # video.field.finest_per_pixel's, not param.finest
+    data = {"kind": KIND, "form": form, "size": list(field.size), "shots": list(field.shots), "param": param,
             "time_cells": int(cfg.video.field.time_cells), "fps": float(fps), "cuts": list(cuts),
             "state": field.state_dict()}
     atomic_write(path, lambda tmp: torch.save(data, tmp))
 
 
-def load_field(path: str | Path) -> tuple[VideoField, dict]:
+def load_field(path: str | Path) -> tuple[Field, dict]:
     """A field saved by :func:`save_field` and its facts (``fps``, ``cuts``, ``shots``); raises
     :class:`ParamartError` for a file that is not one."""
     data = load_pt(path, "video field checkpoint")
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise ParamartError(f"{path} is not a video field checkpoint (video.method=field's checkpoint.pt)")
-    field = VideoField(tuple(data["size"]), data["shots"], time_cells=int(data["time_cells"]), **data["param"])
+    if data.get("form", "spacetime") == "canonical":
+        moves = torch.split(data["state"]["moves"], list(data["shots"]))
+        field: Field = CanonicalField(tuple(data["size"]), moves, **data["param"])
+    else:
+        field = VideoField(tuple(data["size"]), data["shots"], time_cells=int(data["time_cells"]), **data["param"])
     field.load_state_dict(data["state"])
     return field.eval(), data

@@ -7,6 +7,15 @@ k's content, ``video.warm_start``) and adds the short-term temporal term (the ma
 difference to that warped result, :mod:`paramart.objectives.terms.temporal`,
 ``video.temporal.weight``) with ``video.later_steps``, fewer, as it starts close.
 
+With ``video.passes`` > 1 (Ruder et al.'s multi-pass, sec. 3.3), the clip is then passed over
+again, backward and forward in turn: each frame starts from ``pass_blend`` times its neighbour's
+result (the frame just before it in the pass's direction) warped along the flow plus the rest
+of its own last result, where the flow is reliable (its own result elsewhere), and runs
+``video.pass_steps`` steps with the short-term temporal term to that neighbour. A pass's first
+frame, and a frame whose neighbour is across a scene cut, start from their own result alone.
+Information then flows both ways along the clip, and the first frames of a shot are no longer
+the ones every later frame had to follow.
+
 Each frame is one run of the still pipeline (:func:`paramart.runner.plan.make_plan` and
 :func:`paramart.runner.session.run_stages`) with the frame as content, the warped result as
 its start (``Plan.init``) and the temporal target as a guide (``Plan.guides``). The previous
@@ -43,17 +52,26 @@ from paramart.video.setup import VideoPlan
 
 
 class VideoInterrupted(Interrupted):
-    """A video run stopped on a signal; every finished frame is kept in ``out_dir/frames``."""
+    """A video run stopped on a signal; every finished frame is kept in ``out_dir/frames``.
 
-    def __init__(self, signal_name: str, frame: int, out_dir: Path | None):
+    ``frame`` counts the frame passes finished (the frames, in the first pass); ``frames`` is
+    the clip's length, so a stop in a later pass says which pass and frame it stopped at."""
+
+    def __init__(self, signal_name: str, frame: int, out_dir: Path | None, frames: int | None = None,
+                 where: tuple[int, int] | None = None):
         super().__init__(signal_name, frame, out_dir, saved=out_dir is not None and frame > 0)
-        self.frame = frame
+        self.frame, self.frames, self.where = frame, frames, where
 
     def message(self) -> str:
         if self.out_dir is None or self.frame == 0:
             return f"{self.signal_name} at frame 0: no frame was finished, nothing was saved"
-        return (f"{self.signal_name} at frame {self.frame}: kept frames 0-{self.frame - 1} in "
-                f"{self.out_dir}/{output.FRAMES}; continue with: paramart resume={self.out_dir}")
+        go_on = f"continue with: paramart resume={self.out_dir}"
+        if self.where is not None and self.frames is not None and self.frame >= self.frames:
+            p, k = self.where
+            return (f"{self.signal_name} in pass {p} at frame {k}: kept all {self.frames} frames, as refined so "
+                    f"far, in {self.out_dir}/{output.FRAMES}; {go_on}")
+        return f"{self.signal_name} at frame {self.frame}: kept frames 0-{self.frame - 1} in " \
+               f"{self.out_dir}/{output.FRAMES}; {go_on}"
 
 
 def _seed(seed: int) -> None:
@@ -62,9 +80,9 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def frame_config(cfg: DictConfig, steps: int, temporal: bool) -> DictConfig:
+def frame_config(cfg: DictConfig, steps: int, temporal: bool, weight: float = 0.0) -> DictConfig:
     """The still run of one frame: its steps, no resume (the video resumes by frames), the
-    temporal term placed as ``objective.temporal`` unless the user placed one."""
+    temporal term (of ``weight``) placed as ``objective.temporal`` unless the user placed one."""
     one = cfg.copy()
     with open_dict(one):
         one.steps = steps
@@ -72,7 +90,7 @@ def frame_config(cfg: DictConfig, steps: int, temporal: bool) -> DictConfig:
         one.content = None  # the frame is passed as an image
         one.max_seconds = None
         if temporal and "temporal" not in term_configs(one.objective):
-            node = OmegaConf.structured(TemporalConfig(weight=float(cfg.video.temporal.weight)))
+            node = OmegaConf.structured(TemporalConfig(weight=float(weight)))
             one.objective.temporal = node
     return one
 
@@ -136,8 +154,19 @@ class FrameRunner:
         self.cuts: list[int] = []
         self.seconds: list[float] = []
 
+    def units(self) -> list[tuple[int, int]]:
+        """(pass, frame) in the order they are styled: the first pass forward, then
+        ``video.passes - 1`` more, backward and forward in turn."""
+        n = len(self.video.frames)
+        order = [(1, k) for k in range(n)]
+        for p in range(2, int(self.cfg.video.passes) + 1):
+            order += [(p, k) for k in (range(n - 1, -1, -1) if p % 2 == 0 else range(n))]
+        return order
+
     def _resume(self) -> int:
-        """Frames finished by the run named in ``resume=``, copied here; the index to go on from."""
+        """Frames (and frame passes) finished by the run named in ``resume=``, copied here; the
+        index in :meth:`units` to go on from. After the first pass every frame is there, and
+        ``losses.csv`` counts the frame passes done."""
         run, done = self.video.resume_dir, self.video.resume_frames
         if run is None or done == 0:
             return 0
@@ -146,27 +175,101 @@ class FrameRunner:
             self.results.append(load_image(str(src)))
             if self.out is not None and run.resolve() != self.out.resolve():
                 shutil.copyfile(src, output.frame_path(self.out, i))
-        self.log.keep(run, done)
-        self.cuts = [int(r["frame"]) for r in self.log.rows if r.get("cut") == "1"]
-        self.seconds = [float(r["seconds"] or 0) for r in self.log.rows]
-        self.say(f"paramart: resuming {run} at frame {done} of {len(self.video.frames)}")
-        return done
+        units = done
+        if done == len(self.video.frames) and int(self.cfg.video.passes) > 1:
+            self.log.keep(run, len(self.units()))
+            units = max(done, len(self.log.rows))
+        self.log.keep(run, units)
+        first = self.log.rows[:done]
+        self.cuts = [int(r["frame"]) for r in first if r.get("cut") == "1"]
+        self.seconds = [float(r["seconds"] or 0) for r in first]
+        for r in self.log.rows[done:]:  # later passes: each frame's time is the sum of its passes'
+            self.seconds[int(r["frame"])] += float(r["seconds"] or 0)
+        where = "frame" if units < len(self.video.frames) else "frame pass"
+        self.say(f"paramart: resuming {run} at {where} {units} of {len(self.units())}")
+        return units
 
     def run(self) -> list[Image.Image]:
         if self.out is not None:
             (self.out / output.FRAMES).mkdir(parents=True, exist_ok=True)
         start = self._resume()
-        for k in range(start, len(self.video.frames)):
+        units = self.units()
+        count = len(self.video.frames)
+        for u in range(start, len(units)):
+            p, k = units[u]
             name = stop_requested()
             if name:
-                raise VideoInterrupted(name, k, self.out)
+                raise VideoInterrupted(name, u, self.out, count, (p, k))
             try:
-                self.frame(k)
+                if p == 1:
+                    self.frame(k)
+                else:
+                    self.refine(p, k, u)
             except VideoInterrupted:
                 raise
             except Interrupted as exc:
-                raise VideoInterrupted(exc.signal_name, k, self.out) from None
+                raise VideoInterrupted(exc.signal_name, u, self.out, count, (p, k)) from None
         return self.results
+
+    def _content(self, k: int) -> Image.Image:
+        size = self.video.canvas
+        return self.video.frames[k].resize((size[1], size[0]), Image.Resampling.LANCZOS)
+
+    def _total_steps(self) -> int:
+        """The clip's steps over every pass (for the preview)."""
+        count = len(self.video.frames)
+        return int(self.cfg.steps) + (count - 1) * self.video.later_steps + \
+            (int(self.cfg.video.passes) - 1) * count * self.video.pass_steps
+
+    def _save(self, k: int, image: torch.Tensor) -> Image.Image:
+        """Frame ``k``'s result written to ``frames/`` and read back as saved (8-bit)."""
+        result = to_pil(image)
+        if self.out is not None:
+            save_image(result, output.frame_path(self.out, k))
+            with Image.open(output.frame_path(self.out, k)) as im:
+                result = im.convert("RGB")
+        return result
+
+    def refine(self, p: int, k: int, u: int) -> None:
+        """Pass ``p`` (> 1) over frame ``k``, the ``u``-th frame pass: Ruder et al.'s multi-pass step
+        (see the module docstring)."""
+        t0 = time.perf_counter()
+        cfg = self.cfg
+        count = len(self.video.frames)
+        content = self._content(k)
+        n = k + 1 if p % 2 == 0 else k - 1  # the neighbour this pass comes from
+        own = as_array(self.results[k])
+        move = None
+        if 0 <= n < count and max(k, n) not in self.cuts:
+            # the flow from frame k to its neighbour: warp(neighbour, move.backward) lines it up with k
+            move = motion(as_array(self._content(n)), as_array(content), cfg.video.flow,
+                          cfg.video.cut_reliable, cfg.video.cut_error)
+        temporal = move is not None and self.video.temporal_weight > 0
+        plan: Plan = make_plan(frame_config(cfg, self.video.pass_steps, temporal, self.video.temporal_weight), content,
+                               self.styles)
+        start, guides = own, ()
+        if move is not None:
+            warped = np.clip(warp(as_array(self.results[n]), move.backward), 0.0, 1.0)
+            c = float(cfg.video.pass_blend) * move.weight[..., None]
+            start = c * warped + (1 - c) * own
+            if temporal:
+                guides = (("previous", as_tensor(warped)), ("previous_weight", as_tensor(move.weight)))
+        plan = dataclasses.replace(plan, init=as_tensor(start), guides=guides)
+        _seed(int(cfg.seed) + u)
+        before = sum(int(r["steps"] or 0) for r in self.log.rows)
+        for o in self.observers:
+            o.on_clip_frame(k, count, self._total_steps(), before)
+        outcome = run_stages(plan, self.vgg, None, self.observers)
+        self.results[k] = self._save(k, outcome.image)
+        seconds = time.perf_counter() - t0
+        self.seconds[k] += seconds
+        last = outcome.history.last
+        row = {"frame": k, "pass": p, "cut": False, "steps": last.step if last else 0,
+               "reliable": round(move.reliable, 4) if move is not None else "", "total": last.total if last else "",
+               "seconds": round(seconds, 3), **(dict(last.terms) if last else {})}
+        self.log.append(row)
+        self.say(f"paramart: pass {p}/{cfg.video.passes}, frame {k + 1}/{count} in {seconds:.1f} s"
+                 + (f", loss {row['total']:.4g}" if last else ""))
 
     def frame(self, k: int) -> None:
         t0 = time.perf_counter()
@@ -179,8 +282,8 @@ class FrameRunner:
                           cfg.video.cut_reliable, cfg.video.cut_error)
         follow = move is not None and not move.cut
         steps = self.video.later_steps if follow else cfg.steps
-        temporal = follow and float(cfg.video.temporal.weight) > 0
-        plan: Plan = make_plan(frame_config(cfg, steps, temporal), content, self.styles)
+        temporal = follow and self.video.temporal_weight > 0
+        plan: Plan = make_plan(frame_config(cfg, steps, temporal, self.video.temporal_weight), content, self.styles)
         if follow:
             # the previous result as saved (8-bit), so that a resumed run sees the same
             previous_result = as_array(self.results[-1])
@@ -201,20 +304,15 @@ class FrameRunner:
         count = len(self.video.frames)
         before = sum(int(r["steps"] or 0) for r in self.log.rows)  # the clip's steps so far (preview)
         for o in self.observers:
-            o.on_clip_frame(k, count, int(cfg.steps) + (count - 1) * self.video.later_steps, before)
+            o.on_clip_frame(k, count, self._total_steps(), before)
         outcome = run_stages(plan, self.vgg, None, self.observers)
-        result = to_pil(outcome.image)
-        if self.out is not None:
-            save_image(result, output.frame_path(self.out, k))
-            with Image.open(output.frame_path(self.out, k)) as im:
-                result = im.convert("RGB")
-        self.results.append(result)
+        self.results.append(self._save(k, outcome.image))
         if move is not None and move.cut:
             self.cuts.append(k)
         seconds = time.perf_counter() - t0
         self.seconds.append(seconds)
         last = outcome.history.last
-        row = {"frame": k, "cut": bool(move is not None and move.cut), "steps": last.step if last else 0,
+        row = {"frame": k, "pass": 1, "cut": bool(move is not None and move.cut), "steps": last.step if last else 0,
                "reliable": round(move.reliable, 4) if move is not None else "", "total": last.total if last else "",
                "seconds": round(seconds, 3), **(dict(last.terms) if last else {})}
         self.log.append(row)

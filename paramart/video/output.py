@@ -21,7 +21,7 @@ from paramart.io.atomic import atomic_write
 FRAMES = "frames"
 LOSSES = "losses.csv"
 #: the per-frame columns of losses.csv before the loss terms'
-HEAD = ["frame", "cut", "steps", "reliable", "total"]
+HEAD = ["frame", "pass", "cut", "steps", "reliable", "total"]
 TAIL = ["seconds"]
 
 
@@ -38,14 +38,15 @@ def finished_frames(run: Path) -> int:
 
 
 class FrameLog:
-    """``losses.csv``: one row per finished frame, rewritten whole (it is small) after each."""
+    """``losses.csv``: one row per finished frame (and pass: ``video.passes``), rewritten whole (it is
+    small) after each."""
 
     def __init__(self, out: Path | None, terms: Sequence[str]):
         self.out, self.columns = out, [*HEAD, *terms, *TAIL]
         self.rows: list[dict[str, str]] = []
 
     def keep(self, run: Path, frames: int) -> None:
-        """The rows of the first ``frames`` frames of a stopped run ``run`` (for resume=)."""
+        """The first ``frames`` rows (frames, or frame passes) of a stopped run ``run`` (for resume=)."""
         try:
             with open(run / LOSSES, newline="") as f:
                 rows = list(csv.DictReader(f))

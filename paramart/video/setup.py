@@ -20,6 +20,15 @@ from paramart.video.field_files import check_field
 from paramart.video.flow import PRESETS
 
 METHODS = ("frames", "field")
+#: video.temporal.weight=null: per method (measured in docs/benchmarks.md: the field's Adam
+#: steps need a stronger term than the frames method's L-BFGS for the same coherence)
+TEMPORAL_WEIGHTS = {"frames": 100.0, "field": 1000.0}
+
+
+def temporal_weight(cfg: DictConfig) -> float:
+    """``video.temporal.weight``, or :data:`TEMPORAL_WEIGHTS` of ``video.method`` when it is null."""
+    w = cfg.video.temporal.weight
+    return TEMPORAL_WEIGHTS[cfg.video.method] if w is None else float(w)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class VideoPlan:
     terms: tuple[str, ...]  #: the loss columns of losses.csv
     resume_dir: Path | None = None
     resume_frames: int = 0  #: frames already finished there
+    pass_steps: int = 0  #: steps of each frame in the passes after the first (video.passes > 1)
+    temporal_weight: float = 0.0  #: video.temporal.weight, or the method's default when null
 
 
 def _number(key: str, value, low: float, high: float | None = None, whole: bool = False) -> None:
@@ -54,7 +65,8 @@ def check_settings(cfg: DictConfig) -> int:
     if v.fps is not None:
         _number("video.fps", v.fps, 0.01, 1000)
     _number("video.max_frames", v.max_frames, 1, whole=True)
-    _number("video.temporal.weight", v.temporal.weight, 0)
+    if v.temporal.weight is not None:
+        _number("video.temporal.weight", v.temporal.weight, 0)
     if v.temporal.long_term is not None:
         gaps = list(v.temporal.long_term)
         if not gaps or any(isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= 100 for g in gaps) \
@@ -70,6 +82,13 @@ def check_settings(cfg: DictConfig) -> int:
     later = cfg.steps // 2 if v.later_steps is None else v.later_steps
     if v.method == "frames" or v.later_steps is not None:  # a field has no later frames
         _number("video.later_steps", later, 1, whole=True)
+    _number("video.passes", v.passes, 1, 100, whole=True)
+    if v.pass_steps is not None:
+        _number("video.pass_steps", v.pass_steps, 1, whole=True)
+    _number("video.pass_blend", v.pass_blend, 0, 1)
+    if v.method == "field" and v.passes != 1:
+        raise ParamartError(f"video.passes={v.passes} is for video.method=frames (Ruder et al.'s multi-pass); "
+                            "a field sees every frame in each step")
     if cfg.max_seconds is not None and v.method != "field":
         raise ParamartError("max_seconds= is a still's (or video.method=field's) time budget; for frames set "
                             "steps= and video.later_steps=")
@@ -117,4 +136,5 @@ def make_video_plan(cfg: DictConfig) -> VideoPlan:
     names = [n for n, node in term_configs(cfg.objective).items() if n != "temporal" and float(node.weight) > 0]
     terms = (*names, "temporal")
     run, done = _resumed(cfg, canvas, len(clip.frames))
-    return VideoPlan(cfg, clip.frames, clip.fps, canvas, later, terms, run, done)
+    pass_steps = max(1, later // 2) if v.pass_steps is None else int(v.pass_steps)
+    return VideoPlan(cfg, clip.frames, clip.fps, canvas, later, terms, run, done, pass_steps, temporal_weight(cfg))

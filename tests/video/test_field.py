@@ -80,9 +80,10 @@ def test_a_field_run_renders_slow_motion_and_saves_a_field_that_renders_again(tm
     assert "input | result" in page and "method field" in page
 
 
-def test_a_field_run_renders_at_another_size(tmp_path, clip):
+@pytest.mark.parametrize("form", ["canonical", "spacetime"])
+def test_a_field_run_renders_at_another_size(tmp_path, clip, form):
     cfg = paramart.compose([f"content={clip}", *FIELD, "steps=1", "param.prefit.steps=0", "video.render_size=48",
-                            "video.frames=2", "video.mp4=false"])
+                            "video.frames=2", "video.mp4=false", f"video.field.form={form}"])
     paramart.api.run(cfg, tmp_path / "run")
     frames = sorted((tmp_path / "run" / "frames").glob("*.png"))
     assert len(frames) == 2 and Image.open(frames[0]).size == (48, 36)
@@ -96,6 +97,8 @@ def test_a_field_run_renders_at_another_size(tmp_path, clip):
     (["video.render_size=8"], "video.render_size=8"),
     (["video.field.batch=0"], "video.field.batch=0"),
     (["video.field.time_cells=0"], "video.field.time_cells=0"),
+    (["video.field.form=grid"], "video.field.form=grid must be one of canonical, spacetime"),
+    (["video.field.finest_per_pixel=0"], "video.field.finest_per_pixel=0"),
     (["schedule.scales=[0.5,1]"], "schedule.scales="),
     (["video.method=frames", "video.render_fps=50"], "video.render_fps=50"),
 ])
