@@ -9,6 +9,7 @@ Hydra half of ``resume=`` (:mod:`paramart.cli.resume`). Exit codes: :mod:`parama
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -59,8 +60,9 @@ def _paramart(cfg: DictConfig) -> None:
         sys.exit(130)
     if result.video is not None:
         clip = result.video
+        mp4 = "final.mp4, " if (Path(out_dir) / "final.mp4").is_file() else ""
         print(f"paramart: {len(clip.frames)} frames in {sum(clip.seconds):.1f} s; wrote {out_dir}/final.gif, "
-              f"final.mp4 (with the video extra) and frames/", file=sys.stderr)
+              f"{mp4}frames/", file=sys.stderr)
         return
     last = result.history.last
     summary = f"loss {last.total:.4g} after {last.step} steps in {last.seconds:.1f} s; " if last else ""
