@@ -220,10 +220,10 @@ def check_checkpoint(ckpt: dict[str, Any], path: str | Path, for_resume: bool = 
     if not isinstance(ckpt.get("optimizer", {}), dict):
         raise ParamartError(f"{where} is damaged: its 'optimizer' entry is not an optimiser state")
     if for_resume and "rng" in ckpt:
-        _check_rng(ckpt["rng"], where)
+        check_rng(ckpt["rng"], where)
 
 
-def _check_rng(rng: Any, where: str) -> None:
+def check_rng(rng: Any, where: str) -> None:
     try:
         ok = (isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8
               and tuple(rng["torch"].shape) == tuple(torch.get_rng_state().shape)

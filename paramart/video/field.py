@@ -14,7 +14,9 @@ per shot with a shared MLP, trained by Adam on minibatches of frames:
    ``video.temporal.weight`` (null: 1000); the gradient reaches both frames. The window's first frame is
    joined to the frame before it too, which is rendered for that alone (no VGG), so one frame a
    step (``batch=1``) still has a temporal term. The loss is the batch's mean.
-   ``steps`` caps the steps; ``max_seconds`` (when set) ends training by time;
+   ``steps`` caps the steps; ``max_seconds`` (when set) ends training by time. ``resume=RUN``
+   goes on from RUN's ``checkpoint.pt`` (its steps, seconds, Adam state and random generators),
+   with no pre-fit: a stopped run resumed gives the field an unstopped run gives;
 3. the field is rendered at ``video.render_fps`` and ``video.render_size`` (frames between the
    input's are the field between them: slow motion), written as the frames method writes
    (:mod:`paramart.video.output`), and saved as ``checkpoint.pt`` (:mod:`paramart.video.field_files`).
@@ -34,6 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
+from paramart.errors import ParamartError
 from paramart.geometry import canvas_size
 from paramart.io.images import save_image, to_pil, to_tensor
 from paramart.model.vgg import VGG19
@@ -43,6 +46,7 @@ from paramart.objectives.term import TERMS, Inputs
 from paramart.objectives.transforms import RandomWarp
 from paramart.params.canonical_field import CanonicalField
 from paramart.params.video_field import VideoField
+from paramart.runner.checkpoint import check_optimizer_state, rng_state, set_rng_state
 from paramart.runner.events import Observer, Progress, StageInfo
 from paramart.runner.optimizers import optimizer_factory
 from paramart.runner.plan import Plan
@@ -50,7 +54,7 @@ from paramart.runner.signals import stop_requested
 from paramart.runner.stage import build_stage
 from paramart.video import output
 from paramart.video.canonical import displacements
-from paramart.video.field_files import CHECKPOINT, PARAM_KEYS, Field, render_times, save_field
+from paramart.video.field_files import CHECKPOINT, PARAM_KEYS, Field, render_times, resumable, save_field
 from paramart.video.flow import motion
 from paramart.video.frames import as_array
 from paramart.video.setup import VideoPlan
@@ -79,6 +83,7 @@ class FieldRunner:
         self.seconds_training = 0.0
         self.steps_done = 0
         self.stopped: str | None = None
+        self.training: dict | None = None  #: what resume= goes on from (checkpoint.pt's "training")
 
     def _clip(self) -> None:
         size = self.video.canvas
@@ -160,16 +165,28 @@ class FieldRunner:
         self._clip()
         field = self._field().to(self.device)
         t0 = time.perf_counter()
-        self._prefit(field)
+        resumed = self._resume(field)
+        if resumed is None:
+            self._prefit(field)
         objectives = self._objectives()
         optimizer = optimizer_factory(cfg.optim)(list(field.parameters()))
+        first, before = 0, 0.0
+        if resumed is not None:  # Adam and the random generators as they were when the run stopped
+            where = str(self.video.resume_dir / CHECKPOINT)
+            check_optimizer_state(resumed["optimizer"], optimizer, where)
+            optimizer.load_state_dict(resumed["optimizer"])
+            set_rng_state(resumed["rng"])
+            first, before = int(resumed["step"]), float(resumed["seconds"])
+            t0 -= before
+        self.steps_done = first
         weight = self.video.temporal_weight
-        deadline = None if cfg.max_seconds is None else t0 + float(cfg.max_seconds)
+        deadline = None if cfg.max_seconds is None else t0 + float(cfg.max_seconds)  # resumed: the seconds left
         lengths = [n for _, n in self.shots]
-        bar = tqdm(total=int(cfg.steps), desc="field", unit="step", disable=not cfg.progress, file=sys.stderr)
+        bar = tqdm(total=int(cfg.steps), initial=first, desc="field", unit="step", disable=not cfg.progress,
+                   file=sys.stderr)
         for o in self.observers:
             o.on_stage(StageInfo(0, 1, self.video.canvas, 0, int(cfg.steps), ("total", *self.video.terms)))
-        for step in range(int(cfg.steps)):
+        for step in range(first, int(cfg.steps)):
             name = stop_requested()
             if name or (deadline is not None and time.perf_counter() >= deadline):
                 self.stopped = name
@@ -210,7 +227,29 @@ class FieldRunner:
             self._show(step + 1, seconds, k, previous)
         bar.close()
         self.seconds_training = time.perf_counter() - t0
+        self.training = {"step": self.steps_done, "seconds": self.seconds_training, "rng": rng_state(),
+                         "optimizer": optimizer.state_dict()}
         return field
+
+    def _resume(self, field: Field) -> dict | None:
+        """``resume=RUN``: the field of RUN's ``checkpoint.pt`` loaded into ``field``, RUN's
+        ``losses.csv`` rows kept, and its training state (steps, seconds, Adam, random generators)."""
+        run = self.video.resume_dir
+        if run is None:
+            return None
+        data = resumable(run / CHECKPOINT, self.video.canvas)
+        if list(data["shots"]) != list(field.shots) or data.get("form", "spacetime") != self.cfg.video.field.form:
+            raise ParamartError(f"resume={run}: its field ({data.get('form', 'spacetime')}, shots {data['shots']}) "
+                                f"is not this clip's ({self.cfg.video.field.form}, shots {field.shots}); use the same "
+                                "video.start, video.frames, video.fps and video.field.form")
+        try:
+            field.load_state_dict(data["state"])
+        except RuntimeError:
+            raise ParamartError(f"resume={run}: its field's settings differ from this run's (param.*, "
+                                "video.field.*); resume with the same settings") from None
+        training = data["training"]
+        self.log.keep(run, int(training["step"]))
+        return training
 
     def _show(self, step: int, seconds: float, k: int, image: torch.Tensor) -> None:
         """The frame just scored (frame ``k``, as the field renders it now) to the observers that want one."""
@@ -239,7 +278,7 @@ class FieldRunner:
 
     def save(self, field: Field) -> None:
         if self.out is not None:
-            save_field(self.out / CHECKPOINT, field, self.cfg, self.video.fps, self.cuts)
+            save_field(self.out / CHECKPOINT, field, self.cfg, self.video.fps, self.cuts, self.training)
 
 
 def input_at(frames: Sequence[Image.Image], times: Sequence[tuple[int, float, float]]) -> list[Image.Image]:

@@ -15,6 +15,7 @@ from paramart.io.atomic import atomic_write
 from paramart.io.torchfile import load_pt
 from paramart.params.canonical_field import CanonicalField
 from paramart.params.video_field import VideoField
+from paramart.runner.checkpoint import check_rng
 
 CHECKPOINT = "checkpoint.pt"
 KIND = "paramart.video_field"
@@ -51,8 +52,7 @@ def check_field(cfg: DictConfig) -> None:
                             "(e.g. optim=adam optim.lr=0.01)")
     for key, value, why in (("schedule.scales", cfg.schedule.scales, "coarse-to-fine scales"),
                             ("preserve_color", cfg.preserve_color, "colour preservation"),
-                            ("zoom.levels", cfg.zoom.levels, "zoom training"),
-                            ("resume", cfg.resume, "resuming (re-render its checkpoint.pt instead)")):
+                            ("zoom.levels", cfg.zoom.levels, "zoom training")):
         if value is not None:
             raise ParamartError(f"{key}={value}: {why} is not built for video.method=field; give {key}=null")
     if v.field.form not in FORMS:
@@ -88,17 +88,39 @@ def render_times(shots: Sequence[int], fps: float, render_fps: float) -> list[tu
     return out
 
 
-def save_field(path: Path, field: Field, cfg: DictConfig, fps: float, cuts: Sequence[int]) -> None:
-    """``checkpoint.pt``: the field's tensors (a canonical field's displacements among them) and
-    what rebuilds it (plain values only)."""
+def save_field(path: Path, field: Field, cfg: DictConfig, fps: float, cuts: Sequence[int],
+               training: dict | None = None) -> None:
+    """``checkpoint.pt``: the field's tensors (a canonical field's displacements among them),
+    what rebuilds it (plain values only) and, as ``training``, what ``resume=`` goes on from:
+    the steps done, the seconds they took, Adam's state and the random generators' states."""
     param = {k: OmegaConf.to_container(cfg.param, resolve=True)[k] for k in PARAM_KEYS}
     form = "canonical" if isinstance(field, CanonicalField) else "spacetime"
     if isinstance(field, CanonicalField):
         param["finest"] = field.finest  # video.field.finest_per_pixel's, not param.finest
     data = {"kind": KIND, "form": form, "size": list(field.size), "shots": list(field.shots), "param": param,
             "time_cells": int(cfg.video.field.time_cells), "fps": float(fps), "cuts": list(cuts),
-            "state": field.state_dict()}
+            "state": field.state_dict(), "training": training}
     atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+
+def resumable(path: Path, canvas: tuple[int, int]) -> dict:
+    """The checkpoint of a field run to go on from (``resume=RUN``), checked before any model
+    loads: one :class:`ParamartError` line for a missing, damaged or foreign file, another size,
+    or one saved without its training state."""
+    if not path.is_file():
+        raise ParamartError(f"resume={path.parent}: no {CHECKPOINT} there; give the folder of a video.method=field run")
+    field, data = load_field(path)
+    if tuple(data["size"]) != tuple(canvas):
+        raise ParamartError(f"resume={path.parent}: its field is {data['size'][1]}x{data['size'][0]} px but this "
+                            f"run's is {canvas[1]}x{canvas[0]}; use the same size= as the run you resume")
+    training = data.get("training")
+    ok = isinstance(training, dict) and isinstance(training.get("step"), int) and training["step"] >= 0 \
+        and isinstance(training.get("optimizer"), dict) and isinstance(training.get("seconds"), int | float)
+    if not ok:
+        raise ParamartError(f"resume={path.parent}: {CHECKPOINT} has no training state (saved before field runs "
+                            "could resume); render it again instead")
+    check_rng(training.get("rng"), str(path))
+    return data
 
 
 def load_field(path: str | Path) -> tuple[Field, dict]:
@@ -107,10 +129,13 @@ def load_field(path: str | Path) -> tuple[Field, dict]:
     data = load_pt(path, "video field checkpoint")
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise ParamartError(f"{path} is not a video field checkpoint (video.method=field's checkpoint.pt)")
-    if data.get("form", "spacetime") == "canonical":
-        moves = torch.split(data["state"]["moves"], list(data["shots"]))
-        field: Field = CanonicalField(tuple(data["size"]), moves, **data["param"])
-    else:
-        field = VideoField(tuple(data["size"]), data["shots"], time_cells=int(data["time_cells"]), **data["param"])
-    field.load_state_dict(data["state"])
+    try:
+        if data.get("form", "spacetime") == "canonical":
+            moves = torch.split(data["state"]["moves"], list(data["shots"]))
+            field: Field = CanonicalField(tuple(data["size"]), moves, **data["param"])
+        else:
+            field = VideoField(tuple(data["size"]), data["shots"], time_cells=int(data["time_cells"]), **data["param"])
+        field.load_state_dict(data["state"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ParamartError(f"{path} is damaged: its field does not rebuild ({type(exc).__name__})") from None
     return field.eval(), data

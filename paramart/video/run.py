@@ -102,7 +102,8 @@ class FieldInterrupted(Interrupted):
         if self.out_dir is None:
             return f"{self.signal_name} at step {self.step}: the field was not saved (no run folder)"
         return (f"{self.signal_name} at step {self.step}: the field as trained so far is rendered in "
-                f"{self.out_dir} ({output.FRAMES}/, final.gif) and saved as its checkpoint.pt")
+                f"{self.out_dir} ({output.FRAMES}/, final.gif) and saved as its checkpoint.pt; continue with: "
+                f"paramart resume={self.out_dir} content=CLIP")
 
 
 def finish(out: Path, video: VideoPlan, result: VideoResult, precision: str | None) -> None:

@@ -16,7 +16,7 @@ from paramart.geometry import canvas_size
 from paramart.io.video import read_clip
 from paramart.objectives.objective import term_configs
 from paramart.video import output
-from paramart.video.field_files import check_field
+from paramart.video.field_files import CHECKPOINT, check_field, resumable
 from paramart.video.flow import PRESETS
 
 METHODS = ("frames", "field")
@@ -100,6 +100,9 @@ def _resumed(cfg: DictConfig, canvas: tuple[int, int], total: int) -> tuple[Path
         return None, 0
     run = Path(str(cfg.resume)).expanduser()
     run = run.parent if run.is_file() else run
+    if cfg.video.method == "field":  # a field goes on from its checkpoint.pt, checked here
+        resumable(run / CHECKPOINT, canvas)
+        return run, 0
     if not (run / output.FRAMES).is_dir():
         raise ParamartError(f"resume={cfg.resume}: no {output.FRAMES}/ folder there; give the folder of a video run")
     done = output.finished_frames(run)

@@ -149,3 +149,32 @@ def test_the_live_preview_shows_the_frame_being_styled(tmp_path, monkeypatch, cl
     else:  # the frames the field scores, as it trains
         assert clips and all(count == 3 and 0 <= k < 3 for k, count in clips) and state["step"] == 3
     assert state["clip"]["frames"] == 3
+
+
+def test_a_stopped_field_run_resumes_to_the_field_an_unstopped_run_trains(tmp_path, monkeypatch, clip):
+    import paramart.video.field
+    from paramart.video.run import FieldInterrupted
+
+    base = [f"content={clip}", *FIELD, "param.prefit.steps=3", "steps=5", "video.mp4=false"]
+    straight = paramart.api.run(paramart.compose(base), tmp_path / "straight")
+    calls = []
+
+    def stop_after_two_steps():  # 3 pre-fit checks, then one before each step: SIGTERM before step 3
+        calls.append(1)
+        return "SIGTERM" if len(calls) == 6 else None
+
+    monkeypatch.setattr(paramart.video.field, "stop_requested", stop_after_two_steps)
+    with pytest.raises(FieldInterrupted) as info:
+        paramart.api.run(paramart.compose(base), tmp_path / "stopped")
+    assert info.value.step == 2 and "continue with: paramart resume=" in info.value.message()
+    monkeypatch.undo()
+    resumed = paramart.api.run(paramart.compose([*base, f"resume={tmp_path / 'stopped'}"]), tmp_path / "resumed")
+    for a, b in zip(straight.video.frames, resumed.video.frames, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    facts = json.loads((tmp_path / "resumed" / "run.json").read_text())
+    assert facts["steps_done"] == 5
+    steps = [r.split(",")[0] for r in (tmp_path / "resumed" / "losses.csv").read_text().splitlines()[1:]]
+    assert steps == [r.split(",")[0] for r in (tmp_path / "straight" / "losses.csv").read_text().splitlines()[1:]]
+    # a folder without a field's checkpoint is one line before the model loads
+    with pytest.raises(ParamartError, match="no checkpoint.pt there"):
+        paramart.api.run(paramart.compose([*base, f"resume={tmp_path}"]), tmp_path / "again")
