@@ -26,7 +26,7 @@ from torch import nn
 
 from paramart.errors import ParamartError
 from paramart.params.color import color_matrix, to_rgb
-from paramart.params.hashgrid import CORNERS, PRIMES, Bilinear, feature_mlp, level_cells
+from paramart.params.hashgrid import CORNERS, PRIMES, Bilinear, feature_mlp, level_cells, level_tables
 
 
 class CanonicalField(nn.Module):
@@ -55,7 +55,6 @@ class CanonicalField(nn.Module):
         self.register_buffer("moves", torch.cat([m.float() for m in moves]))  # (frames, H, W, 2), saved
         self.starts = [sum(self.shots[:s]) for s in range(len(self.shots))]
         longer = max(h0, w0)
-        entries = 2**log2_table
         self.bounds: list[tuple[float, float]] = []  # per shot: the canonical plane's top-left, px
         self.cells: list[list[tuple[int, int]]] = []  # per shot, per level: (rows, columns)
         self.dense: list[list[bool]] = []
@@ -69,18 +68,12 @@ class CanonicalField(nn.Module):
             bottom, right = max(float(py.max()), h0 - 1.0) + 0.5, max(float(px.max()), w0 - 1.0) + 0.5
             self.bounds.append((top, left))
             self.spans.append((bottom - top, right - left))
-            cells, dense, tables = [], [], []
-            for n in level_cells(coarsest, finest, levels):
-                ny = max(1, math.ceil(n * (bottom - top) / longer))
-                nx = max(1, math.ceil(n * (right - left) / longer))
-                vertices = (ny + 1) * (nx + 1)
-                cells.append((ny, nx))
-                dense.append(vertices <= entries)
-                tables.append(nn.Parameter(torch.empty(min(vertices, entries), features).uniform_(-init_scale,
-                                                                                                  init_scale)))
+            cells = [(max(1, math.ceil(n * (bottom - top) / longer)), max(1, math.ceil(n * (right - left) / longer)))
+                     for n in level_cells(coarsest, finest, levels)]
+            dense, tables = level_tables([(ny + 1) * (nx + 1) for ny, nx in cells], log2_table, features, init_scale)
             self.cells.append(cells)
             self.dense.append(dense)
-            shot_tables.append(nn.ParameterList(tables))
+            shot_tables.append(tables)
         self.tables = nn.ModuleList(shot_tables)
         self.mlp = feature_mlp(levels * features, depth, width)
         self.register_buffer("color", color_matrix(decorrelate), persistent=False)

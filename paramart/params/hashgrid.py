@@ -115,6 +115,17 @@ def level_cells(coarsest: int, finest: int, levels: int) -> list[int]:
     return [round(coarsest * growth**level) for level in range(levels)]
 
 
+def level_tables(vertices: list[int], log2_table: int, features: int,
+                 init_scale: float) -> tuple[list[bool], nn.ParameterList]:
+    """Per level, whether its ``vertices`` fit the table densely, and its table: ``min(vertices,
+    2 ** log2_table)`` rows of ``features`` uniform in +-``init_scale`` (Instant-NGP's init)."""
+    entries = 2**log2_table
+    dense = [v <= entries for v in vertices]
+    tables = [nn.Parameter(torch.empty(min(v, entries), features).uniform_(-init_scale, init_scale))
+              for v in vertices]
+    return dense, nn.ParameterList(tables)
+
+
 class HashGrid(CoordinateParameterization):
     """Hashed multiresolution feature grids + a tiny MLP: an image of any resolution."""
 
@@ -139,17 +150,12 @@ class HashGrid(CoordinateParameterization):
         # a photo does not tile: a periodic image starts from noise, not from a pre-fit
         self.prefit = None if periodic else content_init(init, init_image, prefit)
         h0, w0 = self.size
-        self.cells: list[tuple[int, int]] = []  # (rows, columns) of cells per level
-        self.dense: list[bool] = []
-        entries = 2**log2_table
-        tables = []
-        for n in level_cells(coarsest, finest, levels):
-            ny, nx = max(1, round(n * h0 / max(h0, w0))), max(1, round(n * w0 / max(h0, w0)))
-            vertices = (ny if periodic else ny + 1) * (nx if periodic else nx + 1)
-            self.cells.append((ny, nx))
-            self.dense.append(vertices <= entries)
-            tables.append(torch.empty(min(vertices, entries), features).uniform_(-init_scale, init_scale))
-        self.tables = nn.ParameterList(tables)
+        self.cells: list[tuple[int, int]] = [  # (rows, columns) of cells per level
+            (max(1, round(n * h0 / max(h0, w0))), max(1, round(n * w0 / max(h0, w0))))
+            for n in level_cells(coarsest, finest, levels)]
+        edge = 0 if periodic else 1
+        self.dense, self.tables = level_tables([(ny + edge) * (nx + edge) for ny, nx in self.cells], log2_table,
+                                               features, init_scale)
         self.mlp = feature_mlp(levels * features, depth, width)
         self.register_buffer("color", color_matrix(decorrelate), persistent=False)
 

@@ -26,7 +26,7 @@ from torch import nn
 from paramart.errors import ParamartError
 from paramart.params.color import color_matrix, to_rgb
 from paramart.params.coordinates import extent, pixel_coords
-from paramart.params.hashgrid import feature_mlp, level_cells
+from paramart.params.hashgrid import feature_mlp, level_cells, level_tables
 
 #: the spatial hash's primes for (x, y, t) (Teschner et al. 2003, as in Instant-NGP)
 PRIMES = (1, 2654435761, 805459861)
@@ -53,25 +53,21 @@ class VideoField(nn.Module):
         self.size = (int(size[0]), int(size[1]))
         self.shots = [int(n) for n in shots]
         h0, w0 = self.size
-        entries = 2**log2_table
         growth = level_cells(coarsest, finest, levels)
         self.cells: list[list[tuple[int, int, int]]] = []  # per shot, per level: (time, rows, columns)
         self.dense: list[list[bool]] = []
         shot_tables = []
         for frames in self.shots:
             top = max(1, min(time_cells, frames - 1))
-            cells, dense, tables = [], [], []
+            cells = []
             for level, n in enumerate(growth):
                 nt = 1 if levels == 1 else max(1, round(top ** (level / (levels - 1))))
-                ny, nx = max(1, round(n * h0 / max(h0, w0))), max(1, round(n * w0 / max(h0, w0)))
-                vertices = (nt + 1) * (ny + 1) * (nx + 1)
-                cells.append((nt, ny, nx))
-                dense.append(vertices <= entries)
-                tables.append(nn.Parameter(torch.empty(min(vertices, entries), features).uniform_(-init_scale,
-                                                                                                  init_scale)))
+                cells.append((nt, max(1, round(n * h0 / max(h0, w0))), max(1, round(n * w0 / max(h0, w0)))))
+            dense, tables = level_tables([(nt + 1) * (ny + 1) * (nx + 1) for nt, ny, nx in cells], log2_table,
+                                         features, init_scale)
             self.cells.append(cells)
             self.dense.append(dense)
-            shot_tables.append(nn.ParameterList(tables))
+            shot_tables.append(tables)
         self.tables = nn.ModuleList(shot_tables)
         self.mlp = feature_mlp(levels * features, depth, width)
         self.register_buffer("color", color_matrix(decorrelate), persistent=False)

@@ -1,5 +1,5 @@
 """Where each frame of a shot looks into the shot's canonical image: the input's backward flows
-chained from the shot's first frame (``video.field.form=canonical``, :mod:`paramart.params.flow_field`).
+chained from the shot's first frame (``video.field.form=canonical``, :mod:`paramart.params.canonical_field`).
 
 The canonical image of a shot is its first frame's view, extended wherever the camera goes.
 Frame k's pixel x shows the canonical point ``x + D_k(x)``, with ``D_0 = 0`` and

@@ -54,7 +54,7 @@ from paramart.runner.signals import stop_requested
 from paramart.runner.stage import build_stage
 from paramart.video import output
 from paramart.video.canonical import displacements
-from paramart.video.field_files import CHECKPOINT, PARAM_KEYS, Field, render_times, resumable, save_field
+from paramart.video.field_files import CHECKPOINT, PARAM_KEYS, Field, render_times, save_field
 from paramart.video.flow import motion
 from paramart.video.frames import as_array
 from paramart.video.setup import VideoPlan
@@ -91,14 +91,12 @@ class FieldRunner:
         self.contents = [to_tensor(f).to(self.device) for f in sized]
         self.cuts: list[int] = []
         self.flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # k: (backward flow k -> k-1, weight)
-        self.backward: dict[int, np.ndarray] = {}  # k: the backward flow k -> k-1, as computed
         v = self.cfg.video
         for k in range(1, len(sized)):
             move = motion(as_array(sized[k - 1]), as_array(sized[k]), v.flow, v.cut_reliable, v.cut_error)
             if move.cut:
                 self.cuts.append(k)
             else:
-                self.backward[k] = move.backward
                 self.flows[k] = (torch.from_numpy(move.backward).to(self.device),
                                  torch.from_numpy(move.weight)[None, None].to(self.device))
         bounds = [0, *self.cuts, len(sized)]
@@ -131,8 +129,8 @@ class FieldRunner:
         cfg = self.cfg
         kwargs = {k: cfg.param[k] for k in PARAM_KEYS}
         if cfg.video.field.form == "canonical":
-            moves = [torch.from_numpy(displacements([self.backward[k] for k in range(a + 1, a + n)], self.video.canvas))
-                     for a, n in self.shots]
+            moves = [torch.from_numpy(displacements([self.flows[k][0].cpu().numpy() for k in range(a + 1, a + n)],
+                                                    self.video.canvas)) for a, n in self.shots]
             # cells finer than the canvas's pixels alias as the image moves (docs/benchmarks.md)
             finest = round(float(cfg.video.field.finest_per_pixel) * max(self.video.canvas))
             kwargs["finest"] = max(int(kwargs["coarsest"]), finest)
@@ -237,7 +235,7 @@ class FieldRunner:
         run = self.video.resume_dir
         if run is None:
             return None
-        data = resumable(run / CHECKPOINT, self.video.canvas)
+        data = self.video.resume_field  # read and checked by the plan, before the model loaded
         if list(data["shots"]) != list(field.shots) or data.get("form", "spacetime") != self.cfg.video.field.form:
             raise ParamartError(f"resume={run}: its field ({data.get('form', 'spacetime')}, shots {data['shots']}) "
                                 f"is not this clip's ({self.cfg.video.field.form}, shots {field.shots}); use the same "

@@ -175,11 +175,9 @@ class FrameRunner:
             self.results.append(load_image(str(src)))
             if self.out is not None and run.resolve() != self.out.resolve():
                 shutil.copyfile(src, output.frame_path(self.out, i))
-        units = done
-        if done == len(self.video.frames) and int(self.cfg.video.passes) > 1:
-            self.log.keep(run, len(self.units()))
-            units = max(done, len(self.log.rows))
-        self.log.keep(run, units)
+        later_passes = done == len(self.video.frames) and int(self.cfg.video.passes) > 1
+        self.log.keep(run, len(self.units()) if later_passes else done)
+        units = max(done, len(self.log.rows))
         first = self.log.rows[:done]
         self.cuts = [int(r["frame"]) for r in first if r.get("cut") == "1"]
         self.seconds = [float(r["seconds"] or 0) for r in first]
@@ -273,12 +271,11 @@ class FrameRunner:
 
     def frame(self, k: int) -> None:
         t0 = time.perf_counter()
-        cfg, size = self.cfg, self.video.canvas
-        content = self.video.frames[k].resize((size[1], size[0]), Image.Resampling.LANCZOS)
+        cfg = self.cfg
+        content = self._content(k)
         move = None
         if k > 0:
-            previous = self.video.frames[k - 1].resize((size[1], size[0]), Image.Resampling.LANCZOS)
-            move = motion(as_array(previous), as_array(content), cfg.video.flow,
+            move = motion(as_array(self._content(k - 1)), as_array(content), cfg.video.flow,
                           cfg.video.cut_reliable, cfg.video.cut_error)
         follow = move is not None and not move.cut
         steps = self.video.later_steps if follow else cfg.steps
@@ -293,8 +290,7 @@ class FrameRunner:
             if temporal and gaps != [1]:  # Ruder et al.'s long-term term: earlier frames too
                 first = max([0, *[c for c in self.cuts if c <= k]])
                 needed = [k - j for j in gaps if k - j >= first] + [k]
-                frames = {i: as_array(self.video.frames[i].resize((size[1], size[0]), Image.Resampling.LANCZOS))
-                          for i in needed}
+                frames = {i: as_array(self._content(i)) for i in needed}
                 earlier = {i: as_array(self.results[i]) for i in needed if i < k}
                 target, weight = long_term_target(earlier, frames, k, gaps, first, move, cfg.video.flow)
             guides = (("previous", as_tensor(target)), ("previous_weight", as_tensor(weight))) if temporal else ()

@@ -43,6 +43,7 @@ class VideoPlan:
     resume_frames: int = 0  #: frames already finished there
     pass_steps: int = 0  #: steps of each frame in the passes after the first (video.passes > 1)
     temporal_weight: float = 0.0  #: video.temporal.weight, or the method's default when null
+    resume_field: dict | None = None  #: video.method=field: the checked checkpoint.pt that resume= goes on from
 
 
 def _number(key: str, value, low: float, high: float | None = None, whole: bool = False) -> None:
@@ -95,14 +96,14 @@ def check_settings(cfg: DictConfig) -> int:
     return int(later)
 
 
-def _resumed(cfg: DictConfig, canvas: tuple[int, int], total: int) -> tuple[Path | None, int]:
+def _resumed(cfg: DictConfig, canvas: tuple[int, int], total: int) -> tuple[Path | None, int, dict | None]:
+    """The run to resume, its finished frames and (a field run's) its checked ``checkpoint.pt``."""
     if not cfg.resume:
-        return None, 0
+        return None, 0, None
     run = Path(str(cfg.resume)).expanduser()
     run = run.parent if run.is_file() else run
-    if cfg.video.method == "field":  # a field goes on from its checkpoint.pt, checked here
-        resumable(run / CHECKPOINT, canvas)
-        return run, 0
+    if cfg.video.method == "field":  # a field goes on from its checkpoint.pt
+        return run, 0, resumable(run / CHECKPOINT, canvas)
     if not (run / output.FRAMES).is_dir():
         raise ParamartError(f"resume={cfg.resume}: no {output.FRAMES}/ folder there; give the folder of a video run")
     done = output.finished_frames(run)
@@ -120,7 +121,7 @@ def _resumed(cfg: DictConfig, canvas: tuple[int, int], total: int) -> tuple[Path
         if size != tuple(canvas):
             raise ParamartError(f"resume={cfg.resume}: its frames are {size[1]}x{size[0]} px but this run's are "
                                 f"{canvas[1]}x{canvas[0]}; use the same size= as the run you resume")
-    return run, done
+    return run, done, None
 
 
 def make_video_plan(cfg: DictConfig) -> VideoPlan:
@@ -138,6 +139,7 @@ def make_video_plan(cfg: DictConfig) -> VideoPlan:
     canvas = canvas_size(clip.frames[0], cfg.size)
     names = [n for n, node in term_configs(cfg.objective).items() if n != "temporal" and float(node.weight) > 0]
     terms = (*names, "temporal")
-    run, done = _resumed(cfg, canvas, len(clip.frames))
+    run, done, field = _resumed(cfg, canvas, len(clip.frames))
     pass_steps = max(1, later // 2) if v.pass_steps is None else int(v.pass_steps)
-    return VideoPlan(cfg, clip.frames, clip.fps, canvas, later, terms, run, done, pass_steps, temporal_weight(cfg))
+    return VideoPlan(cfg, clip.frames, clip.fps, canvas, later, terms, run, done, pass_steps, temporal_weight(cfg),
+                     field)
